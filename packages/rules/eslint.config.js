@@ -1,0 +1,3 @@
+import { base, pure } from '@jifen/eslint-config';
+
+export default [...base, ...pure];

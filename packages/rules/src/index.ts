@@ -1,0 +1,4 @@
+export * from './result';
+export * from './arithmetic';
+export * from './program';
+export * from './time';

@@ -1,0 +1,109 @@
+import { TZDate } from '@date-fns/tz';
+import { assert } from './result';
+
+/**
+ * Calendar arithmetic in the merchant's time zone. Rules never read the clock: every function takes
+ * the instant (`Date`) and the IANA zone. A `LocalDate` is a wall-calendar day `YYYY-MM-DD` in that
+ * zone; date arithmetic on it is pure calendar maths, and only the conversion to an instant looks at
+ * the zone (which is where DST lives).
+ */
+
+/** A wall-calendar day `YYYY-MM-DD` in some time zone. */
+export type LocalDate = string;
+/** A calendar month `YYYY-MM` in some time zone. */
+export type LocalMonth = string;
+
+const DAY_MS = 86_400_000;
+
+export function isLocalDate(value: string): value is LocalDate {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const [year, month, day] = splitLocalDate(value);
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
+}
+
+/** The local calendar day of an instant in a zone. */
+export function localDate(at: Date, timeZone: string): LocalDate {
+  const zoned = new TZDate(at.getTime(), timeZone);
+  return formatLocalDate(zoned.getFullYear(), zoned.getMonth() + 1, zoned.getDate());
+}
+
+/** The local calendar month `YYYY-MM` of an instant in a zone. */
+export function localMonth(at: Date, timeZone: string): LocalMonth {
+  return localDate(at, timeZone).slice(0, 7);
+}
+
+/** ISO weekday of the local day: 1 = Monday … 7 = Sunday. */
+export function isoWeekday(at: Date, timeZone: string): number {
+  return weekdayOfLocalDate(localDate(at, timeZone));
+}
+
+export function weekdayOfLocalDate(date: LocalDate): number {
+  const [year, month, day] = splitLocalDate(date);
+  const weekday = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+  return weekday === 0 ? 7 : weekday;
+}
+
+/** The instant the local day starts (local midnight; on a DST gap day, the first instant that exists). */
+export function startOfLocalDay(date: LocalDate, timeZone: string): Date {
+  const [year, month, day] = splitLocalDate(date);
+  return new Date(new TZDate(year, month - 1, day, timeZone).getTime());
+}
+
+/**
+ * The end of a local day, as the exclusive instant the next day starts. A lot "expires at the end
+ * of that day" (SPEC §3.1): it is still usable at any instant before this one.
+ */
+export function endOfLocalDay(date: LocalDate, timeZone: string): Date {
+  return startOfLocalDay(addDays(date, 1), timeZone);
+}
+
+/** The instant a local month starts. */
+export function startOfLocalMonth(month: LocalMonth, timeZone: string): Date {
+  return startOfLocalDay(`${month}-01`, timeZone);
+}
+
+/** The instant the next local month starts (exclusive end of `month`). */
+export function endOfLocalMonth(month: LocalMonth, timeZone: string): Date {
+  const [year, monthNumber] = month.split('-').map(Number) as [number, number];
+  return startOfLocalMonth(monthNumber === 12 ? `${year + 1}-01` : `${year}-${pad(monthNumber + 1)}`, timeZone);
+}
+
+export function addDays(date: LocalDate, days: number): LocalDate {
+  const [year, month, day] = splitLocalDate(date);
+  const shifted = new Date(Date.UTC(year, month - 1, day) + days * DAY_MS);
+  return formatLocalDate(shifted.getUTCFullYear(), shifted.getUTCMonth() + 1, shifted.getUTCDate());
+}
+
+/** Calendar months later, clamped to the month's last day: Jan 31 + 1 month is Feb 28 (or 29). */
+export function addMonths(date: LocalDate, months: number): LocalDate {
+  const [year, month, day] = splitLocalDate(date);
+  const monthIndex = year * 12 + (month - 1) + months;
+  const targetYear = Math.floor(monthIndex / 12);
+  const targetMonth = (monthIndex % 12) + 1;
+  return formatLocalDate(targetYear, targetMonth, Math.min(day, daysInMonth(targetYear, targetMonth)));
+}
+
+/** Whole calendar days from a to b (negative when b is earlier). */
+export function daysBetween(a: LocalDate, b: LocalDate): number {
+  const [ya, ma, da] = splitLocalDate(a);
+  const [yb, mb, db] = splitLocalDate(b);
+  return Math.round((Date.UTC(yb, mb - 1, db) - Date.UTC(ya, ma - 1, da)) / DAY_MS);
+}
+
+export function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+export function splitLocalDate(date: LocalDate): [number, number, number] {
+  const parts = date.split('-').map(Number);
+  assert(parts.length === 3 && parts.every(Number.isInteger), 'a local date is YYYY-MM-DD');
+  return parts as [number, number, number];
+}
+
+function formatLocalDate(year: number, month: number, day: number): LocalDate {
+  return `${String(year).padStart(4, '0')}-${pad(month)}-${pad(day)}`;
+}
+
+function pad(value: number): string {
+  return String(value).padStart(2, '0');
+}
