@@ -207,7 +207,8 @@ export function defaultProgram(overrides: ProgramInput = {}): Program {
   return parsed.value;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): ProgramIssue {
+/** A zod issue as a field path and a message in both languages; other config schemas reuse it. */
+export function describeIssue(issue: z.core.$ZodIssue): ProgramIssue {
   const path = issue.path.map(String).join('.') || '(program)';
   return { path, message: localize(issue, path) };
 }

@@ -1,0 +1,168 @@
+import { type Minor, minor } from './arithmetic';
+import type { Program, Tier } from './program';
+import { assert } from './result';
+import { addDays, addMonths, localDate, startOfLocalDay } from './time';
+
+/**
+ * Tiers by qualifying spend over a trailing window (SPEC §3.1 "Tiers"): upgrade at once, downgrade
+ * only at the window's end. docs/rules/earning.md#tiers states the rules with examples.
+ */
+
+/** A paid amount counted toward tiers (minor units); a refund is a negative amount. */
+export interface TierSpend {
+  at: Date;
+  amount: number;
+}
+
+/** What the ledger stores for a shopper: the tier and when it was last reached or confirmed. */
+export interface TierRecord {
+  tierId: string;
+  confirmedAt: Date;
+}
+
+export interface TierProgress {
+  current: Tier;
+  next: Tier | null;
+  /** Qualifying spend still missing for `next` (0 when already enough), null at the top tier. */
+  spendToNext: Minor | null;
+}
+
+export interface TierStatus {
+  /** The tier that applies now. */
+  tier: Tier;
+  /** When `tier` was reached or last confirmed; store it with the tier id. */
+  confirmedAt: Date;
+  /** When the tier is next re-evaluated (a downgrade can only happen then); null on the lowest tier. */
+  reviewAt: Date | null;
+  /** Qualifying spend over the trailing window ending now. */
+  qualifyingSpend: Minor;
+  /** The tier the spend alone reaches now (lower than `tier` while a downgrade waits for `reviewAt`). */
+  qualifiedTier: Tier;
+  progress: TierProgress;
+  /** Spend still needed before `reviewAt` to keep `tier` at the review; null on the lowest tier. */
+  spendToKeep: Minor | null;
+}
+
+/**
+ * The instant the trailing window ending at `at` opens: the start of the local day after the same
+ * day `tierWindowMonths` earlier (month ends clamp: a window ending 31 March over one month opens on
+ * 1 March). A spend counts for exactly `tierWindowMonths` months of local days.
+ */
+export function tierWindowStart(program: Program, at: Date): Date {
+  const { timeZone } = program;
+  return startOfLocalDay(addDays(addMonths(localDate(at, timeZone), -program.earning.tierWindowMonths), 1), timeZone);
+}
+
+/** Σ spends in the trailing window ending at `at` (inclusive), never below 0. */
+export function qualifyingSpend(program: Program, spends: readonly TierSpend[], at: Date): Minor {
+  const opens = tierWindowStart(program, at).getTime();
+  const ends = at.getTime();
+  let total = 0;
+  for (const spend of spends) {
+    const time = spend.at.getTime();
+    if (time >= opens && time <= ends) total += spend.amount;
+  }
+  return minor(Math.max(0, total));
+}
+
+/** The highest tier whose `minSpend` the spend reaches (the first tier starts at 0). */
+export function tierForSpend(program: Program, spend: number): Tier {
+  return tierAt(program, tierIndexForSpend(program, spend));
+}
+
+/** The next tier after `current` and the spend still missing for it. */
+export function tierProgress(program: Program, current: Tier, spend: number): TierProgress {
+  const index = program.earning.tiers.findIndex((tier) => tier.id === current.id);
+  const next = index >= 0 ? (program.earning.tiers[index + 1] ?? null) : null;
+  return { current, next, spendToNext: next === null ? null : minor(Math.max(0, next.minSpend - spend)) };
+}
+
+/**
+ * When a tier reached or confirmed at `confirmedAt` is next reviewed: the start of the same local
+ * day `tierWindowMonths` later (clamped at month ends: confirmed 31 January, one-month window,
+ * reviewed at the start of 28 February).
+ */
+export function tierReviewAt(program: Program, confirmedAt: Date): Date {
+  const { timeZone } = program;
+  return startOfLocalDay(addMonths(localDate(confirmedAt, timeZone), program.earning.tierWindowMonths), timeZone);
+}
+
+/**
+ * The tier that applies at `now`, from the stored record and the spend history (SPEC §3.1).
+ * - Upgrade at once: whenever a spend lifts the qualifying spend to a higher tier, that tier applies
+ *   from the spend's instant and is confirmed then.
+ * - Downgrade only at the window's end: at `tierReviewAt(confirmedAt)` the tier becomes the one the
+ *   qualifying spend reaches at that instant (which may be the same tier: confirmed again, or lower).
+ * The history since the record is replayed in time order, so the answer is the same whether it is
+ * asked daily or a year later. A record naming a tier the program no longer has is re-resolved from
+ * the spend now; with no record the shopper starts on the lowest tier.
+ */
+export function tierStatus(program: Program, { record, spends, now }: { record: TierRecord | null; spends: readonly TierSpend[]; now: Date }): TierStatus {
+  const tiers = program.earning.tiers;
+  const known = record === null ? -1 : tiers.findIndex((tier) => tier.id === record.tierId);
+  const qualifiedIndexAt = (at: Date) => tierIndexForSpend(program, qualifyingSpend(program, spends, at));
+
+  let index = 0;
+  let confirmedAt = now;
+  let since = -Infinity;
+  if (record !== null && known >= 0) {
+    index = known;
+    confirmedAt = record.confirmedAt;
+    since = record.confirmedAt.getTime();
+  } else if (record !== null) {
+    index = qualifiedIndexAt(now);
+    since = now.getTime();
+  }
+
+  const reviewUntil = (until: Date) => {
+    for (let review = tierReviewAt(program, confirmedAt); index > 0 && review.getTime() <= until.getTime(); review = tierReviewAt(program, confirmedAt)) {
+      index = qualifiedIndexAt(review);
+      confirmedAt = review;
+    }
+  };
+  const upgradeAt = (at: Date) => {
+    const qualified = qualifiedIndexAt(at);
+    if (qualified > index) {
+      index = qualified;
+      confirmedAt = at;
+    }
+  };
+
+  const later = spends
+    .filter((spend) => spend.at.getTime() > since && spend.at.getTime() <= now.getTime())
+    .sort((a, b) => a.at.getTime() - b.at.getTime());
+  for (const spend of later) {
+    reviewUntil(spend.at);
+    upgradeAt(spend.at);
+  }
+  reviewUntil(now);
+  // Thresholds lowered by a program change upgrade at once too, without waiting for a spend.
+  upgradeAt(now);
+
+  const tier = tierAt(program, index);
+  const spend = qualifyingSpend(program, spends, now);
+  const reviewAt = index > 0 ? tierReviewAt(program, confirmedAt) : null;
+  return {
+    tier,
+    confirmedAt,
+    reviewAt,
+    qualifyingSpend: spend,
+    qualifiedTier: tierForSpend(program, spend),
+    progress: tierProgress(program, tier, spend),
+    spendToKeep: reviewAt === null ? null : minor(Math.max(0, tier.minSpend - qualifyingSpend(program, spends, reviewAt))),
+  };
+}
+
+function tierIndexForSpend(program: Program, spend: number): number {
+  let index = 0;
+  program.earning.tiers.forEach((tier, candidate) => {
+    if (spend >= tier.minSpend) index = candidate;
+  });
+  return index;
+}
+
+function tierAt(program: Program, index: number): Tier {
+  const tier = program.earning.tiers[index];
+  assert(tier !== undefined, 'tier index within the program');
+  return tier;
+}
