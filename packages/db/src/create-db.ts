@@ -1,0 +1,67 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import { Pool } from 'pg';
+import { parseDatabaseUrl } from './database-url';
+import { exactIntegerTypes } from './postgres-types';
+import type { Database } from './schema';
+import { ImmediateSqliteDialect, type SqliteSynchronous, openSqlite } from './sqlite-dialect';
+
+export type JifenDialect = 'sqlite' | 'postgres';
+
+/** An open database: the Kysely handle, which engine is behind it, and how to let it go. */
+export interface JifenDb {
+  readonly db: Kysely<Database>;
+  readonly dialect: JifenDialect;
+  /** Waits for running queries, closes every connection; calling it again does nothing. */
+  close(): Promise<void>;
+}
+
+export interface CreateDbOptions {
+  /** `postgres://…` / `postgresql://…`, `sqlite:PATH`, or a file path (see `parseDatabaseUrl`). */
+  url: string;
+  /** SQLite only. `FULL` (default) survives power loss; `NORMAL` is for benchmarks. */
+  synchronous?: SqliteSynchronous;
+  /** SQLite only. How long a writer waits for the lock before SQLITE_BUSY; default and minimum 5000. */
+  busyTimeoutMs?: number;
+  /** Postgres only. Pool size; default 10. */
+  maxConnections?: number;
+}
+
+export const BUSY_TIMEOUT_MS_MIN = 5_000;
+
+/**
+ * Opens the database `url` names. Does not migrate (see `migrateToLatest`) and does not choose a
+ * default location: that is the application's decision (SPEC §8: `./data/jifen.db`).
+ */
+export function createDb(options: CreateDbOptions): JifenDb {
+  const location = parseDatabaseUrl(options.url);
+  if (location.dialect === 'postgres') {
+    const pool = new Pool({
+      connectionString: location.url,
+      max: options.maxConnections ?? 10,
+      types: exactIntegerTypes(),
+    });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', close: once(() => db.destroy()) };
+  }
+
+  const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS_MIN;
+  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < BUSY_TIMEOUT_MS_MIN) {
+    throw new Error(`busyTimeoutMs must be a whole number of milliseconds ≥ ${BUSY_TIMEOUT_MS_MIN}`);
+  }
+  const database = openSqlite({ path: location.path, synchronous: options.synchronous ?? 'FULL', busyTimeoutMs });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(database) });
+  return {
+    db,
+    dialect: 'sqlite',
+    close: once(async () => {
+      await db.destroy();
+      // Kysely closes the file only if a query ever ran; the file was opened here, so close it here.
+      if (database.open) database.close();
+    }),
+  };
+}
+
+function once(action: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => (running ??= action());
+}

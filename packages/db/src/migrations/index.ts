@@ -1,0 +1,12 @@
+import type { Migration } from 'kysely';
+import { ledgerMigration } from './0001-ledger';
+import { poolMigration } from './0002-pool';
+
+/**
+ * Every migration, by name, in the order they run. A static record rather than a folder scan, so
+ * migrations run the same under tsx, inside a bundle and in tests. Append; never rename or edit.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001-ledger': ledgerMigration,
+  '0002-pool': poolMigration,
+};

@@ -1,0 +1,3 @@
+import { definePackageConfig } from '@jifen/vitest-config';
+
+export default definePackageConfig();
