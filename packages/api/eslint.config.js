@@ -1,0 +1,3 @@
+import { base } from '@jifen/eslint-config';
+
+export default [...base];

@@ -1,0 +1,159 @@
+import { type Database, type JifenDb, type JifenDialect, isRetryableTransactionError } from '@jifen/db';
+import type { ControlledTransaction, Kysely, SelectQueryBuilder } from 'kysely';
+import { JournalWriter } from './journal';
+
+/**
+ * The ledger's one way to write (SPEC §4 "Concurrency"). Every service runs inside `ledger.write`,
+ * which gives it a transaction, the instant it runs at, and the journal writer.
+ *
+ * - SQLite: transactions begin with `BEGIN IMMEDIATE` (see @jifen/db), so the write lock is taken
+ *   before the first read and a read-modify-write can never interleave, in this process or another.
+ *   With group commit on, writes that arrive together share one transaction, each in its own
+ *   savepoint: one bad write rolls back alone, and every caller is answered only after the commit
+ *   that made its write durable — fewer fsyncs, same durability.
+ * - Postgres: each write is its own transaction; services lock the rows they change
+ *   (`tx.forUpdate`), and a serialization failure or deadlock is retried a bounded number of times.
+ */
+
+export interface WriteContext {
+  readonly db: Kysely<Database>;
+  readonly dialect: JifenDialect;
+  /** The instant this write happens at; one value for the whole write. */
+  readonly now: Date;
+  readonly journal: JournalWriter;
+  /** `SELECT … FOR UPDATE` on Postgres; a plain select on SQLite, which already holds the write lock. */
+  forUpdate<QB extends SelectQueryBuilder<Database, keyof Database, object>>(query: QB): QB;
+}
+
+export interface LedgerOptions {
+  /** The clock; tests pass a fixed or stepping one. */
+  clock?: () => Date;
+  /** Batch concurrent SQLite writes into one transaction (savepoint each). Ignored on Postgres. */
+  groupCommit?: boolean;
+  /** Most writes one group-commit transaction takes. */
+  groupCommitMax?: number;
+  /** Postgres attempts for a write that hits a serialization failure or deadlock. */
+  retryAttempts?: number;
+}
+
+interface QueuedWrite {
+  work: (tx: WriteContext) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export class Ledger {
+  readonly db: Kysely<Database>;
+  readonly dialect: JifenDialect;
+  private readonly clock: () => Date;
+  private readonly groupCommit: boolean;
+  private readonly groupCommitMax: number;
+  private readonly retryAttempts: number;
+  private readonly queue: QueuedWrite[] = [];
+  private draining = false;
+
+  constructor(
+    readonly store: JifenDb,
+    options: LedgerOptions = {},
+  ) {
+    this.db = store.db;
+    this.dialect = store.dialect;
+    this.clock = options.clock ?? (() => new Date());
+    this.groupCommit = (options.groupCommit ?? false) && store.dialect === 'sqlite';
+    this.groupCommitMax = options.groupCommitMax ?? 64;
+    this.retryAttempts = options.retryAttempts ?? 5;
+  }
+
+  now(): Date {
+    return this.clock();
+  }
+
+  /** Runs `work` in a write transaction and resolves once it is committed. */
+  write<T>(work: (tx: WriteContext) => Promise<T>): Promise<T> {
+    if (!this.groupCommit) return this.writeAlone(work);
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.draining) {
+        this.draining = true;
+        // Let writes that arrive in the same tick join the first batch.
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async writeAlone<T>(work: (tx: WriteContext) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.db.transaction().execute(async (trx) => {
+          const tx = this.context(trx);
+          const value = await work(tx);
+          await tx.journal.finish();
+          return value;
+        });
+      } catch (error) {
+        if (attempt >= this.retryAttempts || !isRetryableTransactionError(error)) throw error;
+        // Jitter decorrelates writers that collided; it need not be unpredictable.
+        await sleep(Math.floor(5 * 2 ** attempt * (0.5 + Math.random())));
+      }
+    }
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.groupCommitMax);
+        await this.commitBatch(batch);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async commitBatch(batch: QueuedWrite[]): Promise<void> {
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    let trx: ControlledTransaction<Database> | undefined;
+    try {
+      trx = await this.db.startTransaction().execute();
+      for (const item of batch) {
+        const savepoint = await trx.savepoint('write').execute();
+        try {
+          const tx = this.context(savepoint);
+          const value = await item.work(tx);
+          await tx.journal.finish();
+          await savepoint.releaseSavepoint('write').execute();
+          outcomes.push({ ok: true, value });
+        } catch (error) {
+          await savepoint.rollbackToSavepoint('write').execute();
+          await savepoint.releaseSavepoint('write').execute();
+          outcomes.push({ ok: false, error });
+        }
+      }
+      await trx.commit().execute();
+    } catch (error) {
+      if (trx) await trx.rollback().execute().catch(() => undefined);
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.error);
+    });
+  }
+
+  private context(db: Kysely<Database>): WriteContext {
+    const now = this.clock();
+    const dialect = this.dialect;
+    return {
+      db,
+      dialect,
+      now,
+      journal: new JournalWriter(db, dialect, now),
+      forUpdate: (query) => (dialect === 'postgres' ? query.forUpdate() : query) as typeof query,
+    };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

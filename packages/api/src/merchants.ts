@@ -1,0 +1,190 @@
+import type { Database } from '@jifen/db';
+import { type Program, type ProgramInput, parseProgram } from '@jifen/rules';
+import type { Kysely } from 'kysely';
+import { randomId, sha256Hex } from './canonical';
+import { JifenError } from './errors';
+import { GENESIS_HASH } from './journal';
+import type { Ledger, WriteContext } from './ledger';
+
+/**
+ * Merchants, their API keys and their program versions. An API key is shown once, at creation or
+ * rotation, and stored only as its SHA-256 (the key is 256 random bits, so a fast hash is enough:
+ * there is nothing to brute-force). The widget secret signs shopper tokens (HS256).
+ */
+
+export interface MerchantCredentials {
+  merchantId: string;
+  apiKey: string;
+  widgetSecret: string;
+}
+
+export interface CreateMerchantInput {
+  name: string;
+  merchantId?: string;
+  program?: ProgramInput;
+  storefrontOrigins?: string[];
+  webhookUrl?: string | null;
+}
+
+const API_KEY_PREFIX = 'jf_';
+
+export async function createMerchant(ledger: Ledger, input: CreateMerchantInput): Promise<MerchantCredentials> {
+  const program = validProgram(input.program ?? {});
+  const merchantId = input.merchantId ?? `m_${randomId(9)}`;
+  const apiKey = `${API_KEY_PREFIX}${randomId(32)}`;
+  const widgetSecret = randomId(32);
+  await ledger.write(async (tx) => {
+    const at = tx.now.getTime();
+    await tx.db
+      .insertInto('merchants')
+      .values({
+        id: merchantId,
+        name: input.name,
+        widget_secret: widgetSecret,
+        storefront_origins: JSON.stringify(input.storefrontOrigins ?? []),
+        webhook_url: input.webhookUrl ?? null,
+        webhook_secret: randomId(32),
+        program_version: 1,
+        created_at: at,
+      })
+      .execute();
+    await insertApiKey(tx, merchantId, apiKey);
+    await tx.db.insertInto('program_versions').values({ merchant_id: merchantId, version: 1, config: JSON.stringify(program), created_at: at }).execute();
+    await tx.db.insertInto('journal_heads').values({ merchant_id: merchantId, seq: 0, hash: GENESIS_HASH }).execute();
+    await tx.db
+      .insertInto('pool_state')
+      .values({ merchant_id: merchantId, amount: 0, supply: 0, contributions: 0, payouts: 0, minted: 0, burned: 0, updated_at: at })
+      .execute();
+  });
+  return { merchantId, apiKey, widgetSecret };
+}
+
+/** The merchant an API key belongs to, or null for an unknown or revoked key. */
+export async function merchantForApiKey(db: Kysely<Database>, apiKey: string): Promise<string | null> {
+  if (!apiKey.startsWith(API_KEY_PREFIX) || apiKey.length > 128) return null;
+  const row = await db
+    .selectFrom('api_keys')
+    .select(['merchant_id', 'revoked_at'])
+    .where('key_hash', '=', sha256Hex(apiKey))
+    .executeTakeFirst();
+  return row && row.revoked_at === null ? row.merchant_id : null;
+}
+
+/** Issues a new key; the old ones keep working until revoked, so a shop can roll keys without downtime. */
+export async function rotateApiKey(ledger: Ledger, merchantId: string): Promise<{ apiKey: string; keyId: string }> {
+  const apiKey = `${API_KEY_PREFIX}${randomId(32)}`;
+  const keyId = await ledger.write((tx) => insertApiKey(tx, merchantId, apiKey));
+  return { apiKey, keyId };
+}
+
+export async function revokeApiKey(ledger: Ledger, merchantId: string, keyId: string): Promise<void> {
+  await ledger.write(async (tx) => {
+    const result = await tx.db
+      .updateTable('api_keys')
+      .set({ revoked_at: tx.now.getTime() })
+      .where('merchant_id', '=', merchantId)
+      .where('id', '=', keyId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) throw new JifenError('NOT_FOUND', { what: 'active API key' }, 'keyId');
+  });
+}
+
+async function insertApiKey(tx: WriteContext, merchantId: string, apiKey: string): Promise<string> {
+  const keyId = `k_${randomId(9)}`;
+  await tx.db
+    .insertInto('api_keys')
+    .values({ id: keyId, merchant_id: merchantId, key_hash: sha256Hex(apiKey), key_prefix: apiKey.slice(0, 8), created_at: tx.now.getTime(), revoked_at: null })
+    .execute();
+  return keyId;
+}
+
+export interface MerchantSettings {
+  merchantId: string;
+  name: string;
+  widgetSecret: string;
+  storefrontOrigins: string[];
+  webhookUrl: string | null;
+  webhookSecret: string | null;
+  programVersion: number;
+}
+
+export async function getMerchant(db: Kysely<Database>, merchantId: string): Promise<MerchantSettings | null> {
+  const row = await db.selectFrom('merchants').selectAll().where('id', '=', merchantId).executeTakeFirst();
+  if (!row) return null;
+  return {
+    merchantId: row.id,
+    name: row.name,
+    widgetSecret: row.widget_secret,
+    storefrontOrigins: JSON.parse(row.storefront_origins) as string[],
+    webhookUrl: row.webhook_url,
+    webhookSecret: row.webhook_secret,
+    programVersion: Number(row.program_version),
+  };
+}
+
+export interface VersionedProgram {
+  version: number;
+  program: Program;
+}
+
+// Parsing a program is the costly part of loading one; a stored config text always parses to the same
+// program, so the cache is keyed by the text itself and can never serve another database's version.
+const parsedPrograms = new Map<string, Program>();
+
+/** The merchant's current program (or a given version of it). */
+export async function getProgram(db: Kysely<Database>, merchantId: string, version?: number): Promise<VersionedProgram> {
+  let wanted = version;
+  if (wanted === undefined) {
+    const merchant = await db.selectFrom('merchants').select('program_version').where('id', '=', merchantId).executeTakeFirst();
+    if (!merchant) throw new JifenError('NOT_FOUND', { what: 'merchant' }, 'merchantId');
+    wanted = Number(merchant.program_version);
+  }
+  const row = await db
+    .selectFrom('program_versions')
+    .select('config')
+    .where('merchant_id', '=', merchantId)
+    .where('version', '=', wanted)
+    .executeTakeFirst();
+  if (!row) throw new JifenError('NOT_FOUND', { what: 'program version' }, 'version');
+  let program = parsedPrograms.get(row.config);
+  if (!program) {
+    program = validProgram(JSON.parse(row.config));
+    if (parsedPrograms.size > 1000) parsedPrograms.clear();
+    parsedPrograms.set(row.config, program);
+  }
+  return { version: wanted, program };
+}
+
+/**
+ * A program update creates a new version; ledger entries keep the version they were computed under,
+ * and lots keep the expiry they were given (SPEC §3.1: a change of expiry policy is never retroactive).
+ * The valuation kind cannot change once points exist: fixed and pool points are different money.
+ */
+export async function updateProgram(ledger: Ledger, merchantId: string, input: ProgramInput): Promise<VersionedProgram> {
+  const program = validProgram(input);
+  return ledger.write(async (tx) => {
+    const current = await getProgram(tx.db, merchantId);
+    if (current.program.valuation.kind !== program.valuation.kind || current.program.pointDecimals !== program.pointDecimals) {
+      const issued = await tx.db.selectFrom('lots').select('id').where('merchant_id', '=', merchantId).limit(1).executeTakeFirst();
+      if (issued) {
+        throw new JifenError('PROGRAM_KIND_LOCKED', { from: current.program.valuation.kind, to: program.valuation.kind }, 'valuation.kind');
+      }
+    }
+    const version = current.version + 1;
+    await tx.db.insertInto('program_versions').values({ merchant_id: merchantId, version, config: JSON.stringify(program), created_at: tx.now.getTime() }).execute();
+    await tx.db.updateTable('merchants').set({ program_version: version }).where('id', '=', merchantId).execute();
+    return { version, program };
+  });
+}
+
+function validProgram(input: unknown): Program {
+  const parsed = parseProgram(input);
+  if (parsed.ok) return parsed.value;
+  const first = parsed.error.issues[0];
+  throw new JifenError(
+    'INVALID_PROGRAM',
+    { summary: parsed.error.issues.map((issue) => issue.message.en).join('; '), issues: parsed.error.issues },
+    first ? `program.${first.path}` : 'program',
+  );
+}
