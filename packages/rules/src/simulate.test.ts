@@ -1,0 +1,285 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type Ratio, compareRatios, ratio } from './arithmetic';
+import { convertCapOut, mintForOrder, poolValuationOf } from './pool';
+import { type ProgramInput, defaultProgram } from './program';
+import { type SimulationDay, type SimulationEvent, simulate } from './simulate';
+import { EMPTY_POOL } from './valuation';
+
+/** An instant in Asia/Shanghai (the default program zone), e.g. on('2025-03-03', '10:00'). */
+const on = (date: string, time = '10:00') => new Date(`${date}T${time}:00+08:00`);
+
+const flat = { new: 1, regular: 1, vip: 1 };
+
+function aClassicProgram(overrides: ProgramInput = {}) {
+  return defaultProgram({ ...overrides, earning: { monthlyBudgetRate: null, ...overrides.earning } });
+}
+
+/** Pool defaults with whole points and no caps, so the SPEC §3.2 figures come out unchanged. */
+function aPoolProgram(valuation: Record<string, unknown> = {}, earning: ProgramInput['earning'] = {}, overrides: ProgramInput = {}) {
+  return defaultProgram({
+    pointDecimals: 0,
+    valuation: { kind: 'pool', ...valuation },
+    earning: { monthlyBudgetRate: null, perOrderCapRate: null, segments: flat, ...earning },
+    ...overrides,
+  });
+}
+
+const paid = (at: Date, orderId: string, shopperId: string, amount: number, extra: Partial<Extract<SimulationEvent, { kind: 'paid' }>> = {}): SimulationEvent => ({
+  kind: 'paid',
+  at,
+  orderId,
+  shopperId,
+  amount,
+  ...extra,
+});
+const completed = (at: Date, orderId: string): SimulationEvent => ({ kind: 'completed', at, orderId });
+const refunded = (at: Date, orderId: string, amount: number): SimulationEvent => ({ kind: 'refunded', at, orderId, amount });
+const used = (at: Date, shopperId: string, points: number, orderId?: string): SimulationEvent => ({ kind: 'pointsUsed', at, shopperId, points, ...(orderId ? { orderId } : {}) });
+
+function dayOf(days: readonly SimulationDay[], date: string): SimulationDay {
+  const day = days.find((candidate) => candidate.date === date);
+  if (day === undefined) throw new Error(`no simulated day ${date}`);
+  return day;
+}
+
+describe('simulate: classic programs (SPEC §3.1)', () => {
+  it('grants a new shopper 8,000 points for a ¥1,000 order and reports the cost as 8% of GMV', () => {
+    const { days } = simulate(aClassicProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000)]);
+    expect(days).toHaveLength(1);
+    expect(days[0]).toMatchObject({
+      date: '2025-03-03',
+      gmvMinor: 100_000,
+      issued: 8_000,
+      issuedValueMinor: 8_000,
+      costMinor: 8_000,
+      costShareOfGmv: '0.0800',
+      liability: { points: 8_000, minor: 8_000 },
+      pool: null,
+    });
+  });
+
+  it('holds issuance to the monthly budget, reports the shortfall and alerts', () => {
+    const { days, totals } = simulate(defaultProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000)]);
+    expect(days[0]).toMatchObject({ issued: 5_000, withheld: 3_000, costShareOfGmv: '0.0500', alerts: ['monthlyBudgetReached'] });
+    expect(totals.withheld).toBe(3_000);
+  });
+
+  it('keeps pending points out of reach until the end of the pending window', () => {
+    const { days } = simulate(aClassicProgram(), [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      used(on('2025-03-05'), 's1', 1_000),
+      used(on('2025-03-11'), 's1', 1_000),
+    ]);
+    expect(dayOf(days, '2025-03-05')).toMatchObject({ redeemed: 0, liability: { points: 8_000 } });
+    expect(dayOf(days, '2025-03-11')).toMatchObject({ redeemed: 1_000, redeemedValueMinor: 1_000, liability: { points: 7_000 } });
+  });
+
+  it('makes points usable as soon as the order completes', () => {
+    const { days } = simulate(aClassicProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000), completed(on('2025-03-04'), 'o1'), used(on('2025-03-04', '12:00'), 's1', 1_000)]);
+    expect(dayOf(days, '2025-03-04').redeemed).toBe(1_000);
+  });
+
+  it('cancels pending points cleanly when the order is refunded before completion', () => {
+    const { days, totals } = simulate(aClassicProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000), refunded(on('2025-03-04'), 'o1', 100_000)]);
+    expect(dayOf(days, '2025-03-04')).toMatchObject({ refundsMinor: 100_000, clawedBack: 8_000, liability: { points: 0 } });
+    expect(totals.debt).toBe(0);
+  });
+
+  it('records a debt when refunded points were already spent, and nets it against the next earning', () => {
+    const { days, totals } = simulate(aClassicProgram(), [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      completed(on('2025-03-03', '12:00'), 'o1'),
+      used(on('2025-03-04'), 's1', 3_000),
+      refunded(on('2025-03-05'), 'o1', 100_000),
+      paid(on('2025-03-06'), 'o2', 's1', 100_000),
+    ]);
+    expect(dayOf(days, '2025-03-05')).toMatchObject({ clawedBack: 8_000, liability: { points: 0 } });
+    // o2 earns 5,000 as a regular shopper: 3,000 pay off the debt, 2,000 are credited.
+    expect(dayOf(days, '2025-03-06')).toMatchObject({ issued: 5_000, liability: { points: 2_000 } });
+    expect(totals.debt).toBe(0);
+  });
+
+  it('restores points used to pay for an order in proportion to a refund', () => {
+    const { days } = simulate(aClassicProgram(), [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      completed(on('2025-03-03', '12:00'), 'o1'),
+      used(on('2025-03-04'), 's1', 3_000, 'o2'),
+      paid(on('2025-03-04'), 'o2', 's1', 20_000, { pointsPaidValue: 3_000 }),
+      refunded(on('2025-03-05'), 'o2', 10_000),
+    ]);
+    expect(dayOf(days, '2025-03-05').restored).toBe(1_500);
+  });
+
+  it('expires what is left at the end of the expiry day, in the merchant time zone', () => {
+    const program = aClassicProgram({ expiry: { kind: 'rolling', months: 1 } });
+    const { days, totals } = simulate(program, [paid(on('2025-01-31'), 'o1', 's1', 100_000), completed(on('2025-01-31', '12:00'), 'o1')], {
+      until: on('2025-03-02'),
+    });
+    expect(dayOf(days, '2025-02-27')).toMatchObject({ expired: 0, liability: { points: 8_000 } });
+    expect(dayOf(days, '2025-02-28')).toMatchObject({ expired: 8_000, liability: { points: 0, minor: 0 } });
+    expect(days.at(-1)?.date).toBe('2025-03-02');
+    expect(totals.expired).toBe(8_000);
+  });
+
+  it('replays the same history to the same series whatever the order the events arrive in', () => {
+    const events = [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      completed(on('2025-03-03', '12:00'), 'o1'),
+      used(on('2025-03-04'), 's1', 3_000),
+      paid(on('2025-03-05'), 'o2', 's2', 40_000),
+      refunded(on('2025-03-06'), 'o2', 10_000),
+    ];
+    expect(simulate(aClassicProgram(), [...events].reverse())).toEqual(simulate(aClassicProgram(), events));
+  });
+
+  it('ignores events for orders it never saw paid and repeated payments', () => {
+    const result = simulate(aClassicProgram(), [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      paid(on('2025-03-03', '11:00'), 'o1', 's1', 100_000),
+      completed(on('2025-03-04'), 'elsewhere'),
+      refunded(on('2025-03-04'), 'elsewhere', 100),
+    ]);
+    expect(result.ignoredEvents).toBe(3);
+    expect(result.totals.issued).toBe(8_000);
+  });
+
+  it('returns no days for no events', () => {
+    expect(simulate(aClassicProgram(), []).days).toEqual([]);
+  });
+});
+
+describe('simulate: pool programs (SPEC §3.2)', () => {
+  it('replays the worked example: two ¥1,000 orders mint 112 and 78 points and the price reaches ¥1.6842', () => {
+    const { days, totals } = simulate(aPoolProgram(), [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      paid(on('2025-03-03', '11:00'), 'o2', 's2', 100_000),
+      completed(on('2025-03-04'), 'o1'),
+      completed(on('2025-03-04', '11:00'), 'o2'),
+    ]);
+    expect(dayOf(days, '2025-03-03')).toMatchObject({ gmvMinor: 200_000, issued: 0, pool: { amount: 0, supply: 0, price: '100.0000' } });
+    expect(dayOf(days, '2025-03-04')).toMatchObject({
+      issued: 190,
+      costMinor: 32_000,
+      liability: { points: 190, minor: 32_000 },
+      pool: { amount: 32_000, supply: 190, price: '168.4211' },
+    });
+    expect(totals.costShareOfGmv).toBe('0.1600');
+    expect(dayOf(days, '2025-03-04').costShareOfGmvToDate).toBe('0.1600');
+  });
+
+  it('mints when the pending window ends if the merchant never sends completed', () => {
+    const { days } = simulate(aPoolProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000)], { until: on('2025-03-11') });
+    expect(dayOf(days, '2025-03-09').issued).toBe(0);
+    expect(dayOf(days, '2025-03-10')).toMatchObject({ issued: 112, pool: { supply: 112 } });
+  });
+
+  it('pays checkout uses out of the pool and keeps the price', () => {
+    const { days } = simulate(aPoolProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000), completed(on('2025-03-03', '12:00'), 'o1'), used(on('2025-03-04'), 's1', 12)]);
+    // 12 × 16000 / 112 = 1714.28 → 1714 fen paid out; the rounding stays in the pool.
+    expect(dayOf(days, '2025-03-04')).toMatchObject({ redeemed: 12, redeemedValueMinor: 1_714, pool: { amount: 14_286, supply: 100 } });
+  });
+
+  it('burns refunded points after completion and keeps the contribution, so the price rises', () => {
+    const { days } = simulate(aPoolProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000), completed(on('2025-03-03', '12:00'), 'o1'), refunded(on('2025-03-04'), 'o1', 50_000)]);
+    expect(dayOf(days, '2025-03-04')).toMatchObject({ clawedBack: 56, pool: { amount: 16_000, supply: 56, price: '285.7143' } });
+  });
+
+  it('contributes only what was left after a refund before completion', () => {
+    const { days } = simulate(aPoolProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000), refunded(on('2025-03-03', '11:00'), 'o1', 50_000), completed(on('2025-03-04'), 'o1')]);
+    expect(dayOf(days, '2025-03-04')).toMatchObject({ issued: 56, costMinor: 8_000 });
+  });
+
+  it('locks minted points under staged release and frees a share each period', () => {
+    const program = aPoolProgram({ release: { periods: 10, periodDays: 1 } });
+    const { days } = simulate(program, [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      completed(on('2025-03-03', '12:00'), 'o1'),
+      used(on('2025-03-03', '18:00'), 's1', 50),
+      used(on('2025-03-08', '13:00'), 's1', 50),
+    ]);
+    expect(dayOf(days, '2025-03-03').redeemed).toBe(0);
+    expect(dayOf(days, '2025-03-08').redeemed).toBe(50); // 5 periods: 56 released
+  });
+
+  it('caps out a shopper whose holdings reach capMultiple × basis, converting them to a coupon', () => {
+    const program = aPoolProgram({ poolShare: { default: 1 }, mintRatio: 0.5, capMultiple: 1.2, retention: { capOut: 0.2 } }, {}, { expiry: { kind: 'none' } });
+    const events: SimulationEvent[] = [paid(on('2025-03-01'), 'first', 'early', 10_000), completed(on('2025-03-01', '11:00'), 'first')];
+    for (let index = 0; index < 3; index++) {
+      events.push(paid(on('2025-03-02', `1${index}:00`), `later-${index}`, `s${index}`, 10_000), completed(on('2025-03-02', `1${index}:30`), `later-${index}`));
+    }
+    const { days, totals } = simulate(program, events);
+
+    // The same history by hand with pool.ts: the early shopper holds 50 points minted at ¥1.
+    const valuation = poolValuationOf(program);
+    let pool = mintForOrder(program, { pool: EMPTY_POOL, order: { amount: 10_000 } }).pool;
+    for (let index = 0; index < 3; index++) pool = mintForOrder(program, { pool, order: { amount: 10_000 } }).pool;
+    const price: Ratio = ratio(pool.amount, pool.supply);
+    expect(compareRatios(ratio(50n * price.numerator, price.denominator), ratio(12_000))).toBeGreaterThanOrEqual(0);
+    const conversion = convertCapOut(pool, 50, valuation.retention);
+
+    expect(totals.capOuts).toBe(1);
+    expect(dayOf(days, '2025-03-02')).toMatchObject({ redeemed: 50, redeemedValueMinor: conversion.couponValue, pool: { amount: conversion.pool.amount, supply: conversion.pool.supply } });
+  });
+
+  it('throttles minting once supply has grown by maxSupplyGrowth over the window, and alerts', () => {
+    const program = aPoolProgram({ risk: { maxSupplyGrowth: 0.12, growthWindowDays: 30 } });
+    const { days } = simulate(program, [
+      paid(on('2025-03-01'), 'o1', 's1', 100_000),
+      completed(on('2025-03-01', '12:00'), 'o1'),
+      paid(on('2025-04-02'), 'o2', 's2', 100_000),
+      completed(on('2025-04-02', '12:00'), 'o2'),
+    ]);
+    // Supply was 112 when the window opened: it may reach floor(112 × 1.12) = 125, so 13 of 78 are minted.
+    expect(dayOf(days, '2025-04-02')).toMatchObject({ issued: 13, withheld: 65, alerts: ['supplyThrottled'], pool: { amount: 32_000, supply: 125 } });
+  });
+
+  it('counts shoppers holding more than concentrationReview of the supply', () => {
+    const { days } = simulate(aPoolProgram({ risk: { concentrationReview: 0.5 } }), [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      completed(on('2025-03-03', '11:00'), 'o1'),
+      paid(on('2025-03-03', '12:00'), 'o2', 's2', 10_000),
+      completed(on('2025-03-03', '13:00'), 'o2'),
+    ]);
+    expect(dayOf(days, '2025-03-03').pool?.concentrationFlags).toBe(1);
+  });
+
+  it('never lets the price fall from day to day, and the pool always covers the liability, over any history', () => {
+    const shoppers = ['a', 'b', 'c'];
+    const anEvent = fc.oneof(
+      fc.record({ kind: fc.constant('order' as const), shopper: fc.constantFrom(...shoppers), amount: fc.integer({ min: 0, max: 500_000 }), refund: fc.integer({ min: 0, max: 100 }), completes: fc.boolean() }),
+      fc.record({ kind: fc.constant('use' as const), shopper: fc.constantFrom(...shoppers), points: fc.integer({ min: 0, max: 20_000 }), coupon: fc.boolean() }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), anEvent), { maxLength: 25 }), fc.integer({ min: 0, max: 5_000 }), (history, capOutRetention) => {
+        const program = aPoolProgram({ retention: { checkout: 0, coupon: 0.1, capOut: capOutRetention / 10_000 }, release: { periods: 3 } }, {}, { pointDecimals: 2, expiry: { kind: 'rolling', months: 1 } });
+        const events: SimulationEvent[] = [];
+        history.forEach(([day, event], index) => {
+          const at = new Date(on('2025-01-01').getTime() + day * 86_400_000 + index * 1_000);
+          if (event.kind === 'use') {
+            events.push(event.coupon ? { kind: 'couponExchanged', at, shopperId: event.shopper, points: event.points } : used(at, event.shopper, event.points));
+            return;
+          }
+          events.push(paid(at, `o${index}`, event.shopper, event.amount));
+          if (event.completes) events.push(completed(new Date(at.getTime() + 3_600_000), `o${index}`));
+          if (event.refund > 0) events.push(refunded(new Date(at.getTime() + 7_200_000), `o${index}`, Math.floor((event.amount * event.refund) / 100)));
+        });
+        const { days } = simulate(program, events, { until: on('2025-04-15') });
+        let previous: Ratio | null = null;
+        for (const day of days) {
+          const pool = day.pool!;
+          expect(day.liability.points).toBe(pool.supply);
+          expect(day.liability.minor).toBeLessThanOrEqual(pool.amount);
+          if (pool.supply === 0) {
+            previous = null;
+            continue;
+          }
+          const price = ratio(pool.amount, pool.supply);
+          if (previous !== null) expect(compareRatios(price, previous)).toBeGreaterThanOrEqual(0);
+          previous = price;
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
