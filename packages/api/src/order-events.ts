@@ -1,0 +1,135 @@
+import { canonicalJson, firstDifferentField, sha256Hex } from './canonical';
+import { JifenError } from './errors';
+import type { WriteContext } from './ledger';
+
+/**
+ * Order events that arrive before their order (issue 3: shop platforms retry for hours, so
+ * `completed`, `refunded` or `cancelled` can reach jifen before `paid`). Such an event is stored in
+ * `order_events`, its caller is told it waits, and `paid` applies the waiting events in arrival
+ * order inside its own transaction. Each event has one row, keyed by the caller's id
+ * (`completed:<orderId>`, `refunded:<refundId>`, `cancelled:<orderId>`), so a replay of a waiting
+ * event stores nothing new, and the same id with a different payload is a CONFLICT.
+ */
+
+export type OrderEventKind = 'completed' | 'refunded' | 'cancelled';
+
+/** What the caller of an event that waits for its order is told. */
+export interface OrderEventWaiting {
+  orderId: string;
+  status: 'waiting';
+  /** The refund id, for a refund. */
+  refundId?: string;
+}
+
+export interface WaitingEvent {
+  eventId: string;
+  kind: OrderEventKind;
+  payload: Record<string, unknown>;
+}
+
+/** The outcome of one waiting event, reported in the `paid` answer that applied it. */
+export interface AppliedEvent {
+  kind: OrderEventKind;
+  /** The order id (completed, cancelled) or the refund id. */
+  ref: string;
+  outcome: 'applied' | 'refused';
+  /** The refusal's reason, e.g. REFUND_EXCEEDS_ORDER; a replay of the event is then refused the same way. */
+  reason?: string;
+}
+
+const KEY_ROW_KIND = 'order';
+
+/**
+ * Serialises every event of one order, even before the order exists. Postgres cannot lock a row
+ * that is not there, so without this a `completed` could find no order and store itself as waiting
+ * while a concurrent `paid`, not yet committed, has already read the waiting events and missed it.
+ * Both take the lock of one key row per order first. SQLite needs nothing: `BEGIN IMMEDIATE` already
+ * makes each write the only writer.
+ */
+export async function lockOrderKey(tx: WriteContext, merchantId: string, orderId: string): Promise<void> {
+  if (tx.dialect !== 'postgres') return;
+  const at = tx.now.getTime();
+  await tx.db
+    .insertInto('order_events')
+    .values({
+      merchant_id: merchantId,
+      event_id: `${KEY_ROW_KIND}:${orderId}`,
+      order_id: orderId,
+      kind: KEY_ROW_KIND,
+      payload: '{}',
+      payload_hash: '',
+      received_at: at,
+      applied_at: at,
+    })
+    .onConflict((conflict) => conflict.columns(['merchant_id', 'event_id']).doNothing())
+    .execute();
+  await tx
+    .forUpdate(tx.db.selectFrom('order_events').select('event_id').where('merchant_id', '=', merchantId).where('event_id', '=', `${KEY_ROW_KIND}:${orderId}`))
+    .executeTakeFirst();
+}
+
+/**
+ * Stores an event for an order not yet paid. A replay with the same payload stores nothing; a
+ * different payload under the same id is an IDEMPOTENCY_CONFLICT naming the first differing field.
+ */
+export async function storeWaitingEvent(
+  tx: WriteContext,
+  event: { merchantId: string; orderId: string; kind: OrderEventKind; key: string; payload: Record<string, unknown> },
+): Promise<void> {
+  const eventId = `${event.kind}:${event.key}`;
+  const payload = canonicalJson(event.payload);
+  const payloadHash = sha256Hex(payload);
+  // Arrival order must survive two events in one millisecond: each is stamped after the order's last.
+  const last = await tx.db
+    .selectFrom('order_events')
+    .select((eb) => eb.fn.max('received_at').as('at'))
+    .where('merchant_id', '=', event.merchantId)
+    .where('order_id', '=', event.orderId)
+    .executeTakeFirst();
+  const receivedAt = Math.max(tx.now.getTime(), last?.at === null || last?.at === undefined ? 0 : Number(last.at) + 1);
+  const inserted = await tx.db
+    .insertInto('order_events')
+    .values({
+      merchant_id: event.merchantId,
+      event_id: eventId,
+      order_id: event.orderId,
+      kind: event.kind,
+      payload,
+      payload_hash: payloadHash,
+      received_at: receivedAt,
+      applied_at: null,
+    })
+    .onConflict((conflict) => conflict.columns(['merchant_id', 'event_id']).doNothing())
+    .executeTakeFirst();
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) return;
+  const existing = await tx.db
+    .selectFrom('order_events')
+    .select(['payload', 'payload_hash'])
+    .where('merchant_id', '=', event.merchantId)
+    .where('event_id', '=', eventId)
+    .executeTakeFirstOrThrow();
+  if (existing.payload_hash !== payloadHash) {
+    const field = firstDifferentField(JSON.parse(existing.payload) as Record<string, unknown>, event.payload) ?? 'payload';
+    throw new JifenError('IDEMPOTENCY_CONFLICT', { scope: `orders.${event.kind}`, key: event.key, field }, field);
+  }
+}
+
+/** The order's events still waiting, in arrival order (ties by id, so the order is stable). */
+export async function waitingEvents(tx: WriteContext, merchantId: string, orderId: string): Promise<WaitingEvent[]> {
+  const rows = await tx.db
+    .selectFrom('order_events')
+    .select(['event_id', 'kind', 'payload'])
+    .where('merchant_id', '=', merchantId)
+    .where('order_id', '=', orderId)
+    .where('applied_at', 'is', null)
+    .orderBy('received_at')
+    .orderBy('event_id')
+    .execute();
+  return rows
+    .filter((row) => row.kind !== KEY_ROW_KIND)
+    .map((row) => ({ eventId: row.event_id, kind: row.kind as OrderEventKind, payload: JSON.parse(row.payload) as Record<string, unknown> }));
+}
+
+export async function markEventApplied(tx: WriteContext, merchantId: string, eventId: string): Promise<void> {
+  await tx.db.updateTable('order_events').set({ applied_at: tx.now.getTime() }).where('merchant_id', '=', merchantId).where('event_id', '=', eventId).execute();
+}

@@ -1,0 +1,272 @@
+import type { Database } from '@jifen/db';
+import {
+  type PoolState,
+  type Program,
+  type TierSpend,
+  type TierStatus,
+  formatRatio,
+  minor,
+  pointUnitValue,
+  pointUnits,
+  pointValuePerPoint,
+  soonestExpiry,
+  tierStatus,
+  tierWindowStart,
+} from '@jifen/rules';
+import type { Kysely } from 'kysely';
+import { type ShopperAccount, lockShopper, toShopperAccount } from './accounts';
+import { lowestTierId } from './behaviours';
+import { notFound } from './errors';
+import { fromJournalRow } from './journal';
+import type { Ledger } from './ledger';
+import { getProgram } from './merchants';
+
+/**
+ * What a shopper (and the merchant, about a shopper) reads: balances, tier, point value, the next
+ * expiry, and the journal entries with their hashes (SPEC §4: "a shopper can fetch their entries
+ * with proofs"). Reads never create rows: an unknown shopper reads as an empty account.
+ */
+
+export interface Balance {
+  available: number;
+  pending: number;
+  held: number;
+  debt: number;
+}
+
+export interface ShopperTier {
+  id: string;
+  /** The tier's multiplier as configured (1.2). */
+  multiplier: number;
+  name: { 'zh-CN': string; en: string };
+  /** Qualifying spend over the trailing window (minor units). */
+  qualifyingSpend: number;
+  next: { id: string; minSpend: number; spendToNext: number } | null;
+  /** When a downgrade can next happen (epoch ms), null on the lowest tier. */
+  reviewAt: number | null;
+}
+
+export interface ShopperMe {
+  shopperId: string;
+  balance: Balance;
+  tier: { id: string; multiplier: number };
+  tierProgress: ShopperTier;
+  /** `minor` minor units buy `perPoints` point units, exactly. */
+  pointValue: { minor: number; perPoints: number };
+  /** Minor units per whole displayed point, 4 places. */
+  pointPrice: string;
+  pointDecimals: number;
+  /** The soonest expiry of available points: its last usable local day and the points. */
+  expiring: { date: string; expiresAt: number; points: number } | null;
+}
+
+type AccountKey = Pick<ShopperAccount, 'merchantId' | 'shopperId' | 'tierId' | 'tierConfirmedAt'>;
+
+/**
+ * Qualifying spends for tiers: the shopper's orders not cancelled, at what they kept after refunds,
+ * paid from `from` to `until`. `excludeOrderId` leaves out the order being priced.
+ */
+export async function tierSpends(
+  db: Kysely<Database>,
+  account: Pick<ShopperAccount, 'merchantId' | 'shopperId'>,
+  range: { from: Date; until: Date; excludeOrderId?: string },
+): Promise<TierSpend[]> {
+  let query = db
+    .selectFrom('orders')
+    .select(['paid_at', 'amount', 'refunded_amount'])
+    .where('merchant_id', '=', account.merchantId)
+    .where('shopper_id', '=', account.shopperId)
+    .where('paid_at', '>=', range.from.getTime())
+    .where('paid_at', '<=', range.until.getTime())
+    .where('status', '!=', 'cancelled');
+  if (range.excludeOrderId !== undefined) query = query.where('order_id', '!=', range.excludeOrderId);
+  const rows = await query.execute();
+  return rows.map((row) => ({ at: new Date(Number(row.paid_at)), amount: Number(row.amount) - Number(row.refunded_amount) }));
+}
+
+/**
+ * The shopper's tier at `at` from the recorded tier and the spend history (SPEC §3.1: upgrade at
+ * once, downgrade only at the window's end), with `extraSpends` counted too (the order being paid).
+ */
+export async function shopperTierStatus(
+  db: Kysely<Database>,
+  program: Program,
+  account: AccountKey,
+  at: Date,
+  options: { excludeOrderId?: string; extraSpends?: TierSpend[] } = {},
+): Promise<TierStatus> {
+  const confirmedAt = new Date(account.tierConfirmedAt);
+  const from = tierWindowStart(program, confirmedAt.getTime() < at.getTime() ? confirmedAt : at);
+  const spends = await tierSpends(db, account, { from, until: at, ...(options.excludeOrderId !== undefined ? { excludeOrderId: options.excludeOrderId } : {}) });
+  return tierStatus(program, { record: { tierId: account.tierId, confirmedAt }, spends: [...spends, ...(options.extraSpends ?? [])], now: at });
+}
+
+export function toShopperTier(status: TierStatus): ShopperTier {
+  const next = status.progress.next;
+  return {
+    id: status.tier.id,
+    multiplier: status.tier.multiplier,
+    name: status.tier.name,
+    qualifyingSpend: status.qualifyingSpend,
+    next: next === null ? null : { id: next.id, minSpend: next.minSpend, spendToNext: status.progress.spendToNext ?? 0 },
+    reviewAt: status.reviewAt?.getTime() ?? null,
+  };
+}
+
+async function readAccount(db: Kysely<Database>, merchantId: string, shopperId: string): Promise<ShopperAccount | null> {
+  const row = await db.selectFrom('shoppers').selectAll().where('merchant_id', '=', merchantId).where('shopper_id', '=', shopperId).executeTakeFirst();
+  return row ? toShopperAccount(row) : null;
+}
+
+function emptyAccount(merchantId: string, shopperId: string, program: Program, now: Date): ShopperAccount {
+  return {
+    merchantId,
+    shopperId,
+    createdAt: now.getTime(),
+    isVip: false,
+    referredBy: null,
+    referralRewarded: false,
+    firstPaidAt: null,
+    available: 0,
+    pending: 0,
+    held: 0,
+    debt: 0,
+    tierId: lowestTierId(program),
+    tierConfirmedAt: now.getTime(),
+    checkinDate: null,
+    checkinStreak: 0,
+    capoutBasis: 0,
+    completedReferrals: 0,
+    flagged: false,
+  };
+}
+
+async function poolStateOf(db: Kysely<Database>, merchantId: string): Promise<PoolState | undefined> {
+  const row = await db.selectFrom('pool_state').select(['amount', 'supply']).where('merchant_id', '=', merchantId).executeTakeFirst();
+  return row ? { amount: minor(Number(row.amount)), supply: pointUnits(Number(row.supply)) } : undefined;
+}
+
+/** The soonest expiry among the shopper's available, unreserved points. */
+async function soonestExpiring(db: Kysely<Database>, program: Program, merchantId: string, shopperId: string, now: Date): Promise<ShopperMe['expiring']> {
+  // The earliest lots are enough: the soonest day's lots come first in expiry order.
+  const rows = await db
+    .selectFrom('lots')
+    .select(['remaining', 'held', 'expires_at'])
+    .where('merchant_id', '=', merchantId)
+    .where('shopper_id', '=', shopperId)
+    .where('remaining', '>', 0)
+    .where('status', '=', 'available')
+    .where('expires_at', 'is not', null)
+    .where('expires_at', '>', now.getTime())
+    .orderBy('expires_at')
+    .limit(500)
+    .execute();
+  const lots = rows.map((row) => ({ remaining: pointUnits(Number(row.remaining) - Number(row.held)), expiresAt: new Date(Number(row.expires_at)) }));
+  const soonest = soonestExpiry(lots, program.timeZone, now);
+  return soonest === null ? null : { date: soonest.date, expiresAt: soonest.expiresAt.getTime(), points: soonest.points };
+}
+
+/** `shopper.me` (SPEC Appendix A). */
+export async function shopperMe(db: Kysely<Database>, merchantId: string, shopperId: string, now: Date): Promise<ShopperMe> {
+  const { program } = await getProgram(db, merchantId);
+  const account = (await readAccount(db, merchantId, shopperId)) ?? emptyAccount(merchantId, shopperId, program, now);
+  const tier = toShopperTier(await shopperTierStatus(db, program, account, now));
+  const pool = program.valuation.kind === 'pool' ? await poolStateOf(db, merchantId) : undefined;
+  const unitValue = pointUnitValue(program, pool);
+  return {
+    shopperId,
+    balance: { available: account.available, pending: account.pending, held: account.held, debt: account.debt },
+    tier: { id: tier.id, multiplier: tier.multiplier },
+    tierProgress: tier,
+    pointValue: { minor: Number(unitValue.numerator), perPoints: Number(unitValue.denominator) },
+    pointPrice: formatRatio(pointValuePerPoint(program, pool), 4),
+    pointDecimals: program.pointDecimals,
+    expiring: await soonestExpiring(db, program, merchantId, shopperId, now),
+  };
+}
+
+export interface ActivityEntry {
+  seq: number;
+  kind: string;
+  points: number;
+  amount: number;
+  ref: string;
+  lotId: string | null;
+  compensates: number | null;
+  programVersion: number;
+  detail: Record<string, unknown>;
+  createdAt: number;
+  /** The hash of the merchant's previous entry; with `hash` it proves the entry's place in the chain. */
+  prevHash: string;
+  hash: string;
+}
+
+/**
+ * The shopper's journal entries, newest first, a page at a time (`before` = the last page's
+ * `nextBefore`). Each entry carries every hashed field, its hash and its predecessor's, so the
+ * shopper can recompute `entryHash` for any of them.
+ */
+export async function shopperActivity(
+  db: Kysely<Database>,
+  merchantId: string,
+  shopperId: string,
+  options: { limit: number; before?: number },
+): Promise<{ entries: ActivityEntry[]; nextBefore: number | null }> {
+  const limit = Math.max(1, Math.min(options.limit, 200));
+  let query = db
+    .selectFrom('journal')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('shopper_id', '=', shopperId)
+    .orderBy('seq', 'desc')
+    .limit(limit);
+  if (options.before !== undefined) query = query.where('seq', '<', options.before);
+  const rows = await query.execute();
+  const entries = rows.map((row) => {
+    const { merchantId: _merchant, shopperId: _shopper, ...entry } = fromJournalRow(row);
+    return entry;
+  });
+  const last = entries[entries.length - 1];
+  return { entries, nextBefore: entries.length === limit && last !== undefined ? last.seq : null };
+}
+
+export interface ShopperDetail extends ShopperMe {
+  isVip: boolean;
+  referredBy: string | null;
+  completedReferrals: number;
+  checkin: { date: string | null; streak: number };
+  firstPaidAt: number | null;
+  createdAt: number;
+  flagged: boolean;
+}
+
+/** `merchant.shoppers.get`: the shopper as the merchant sees them; an unknown shopper is NOT_FOUND. */
+export async function getShopper(db: Kysely<Database>, merchantId: string, shopperId: string, now: Date): Promise<ShopperDetail> {
+  const account = await readAccount(db, merchantId, shopperId);
+  if (account === null) throw notFound('shopperId', 'shopper');
+  return {
+    ...(await shopperMe(db, merchantId, shopperId, now)),
+    isVip: account.isVip,
+    referredBy: account.referredBy,
+    completedReferrals: account.completedReferrals,
+    checkin: { date: account.checkinDate, streak: account.checkinStreak },
+    firstPaidAt: account.firstPaidAt,
+    createdAt: account.createdAt,
+    flagged: account.flagged,
+  };
+}
+
+/** The merchant flags (or unflags) a shopper as VIP: their segment for earning (SPEC §3.1). */
+export async function setVip(ledger: Ledger, input: { merchantId: string; shopperId: string; isVip: boolean }): Promise<{ shopperId: string; isVip: boolean }> {
+  return ledger.write(async (tx) => {
+    const { program } = await getProgram(tx.db, input.merchantId);
+    await lockShopper(tx, input.merchantId, input.shopperId, lowestTierId(program));
+    await tx.db
+      .updateTable('shoppers')
+      .set({ is_vip: input.isVip ? 1 : 0 })
+      .where('merchant_id', '=', input.merchantId)
+      .where('shopper_id', '=', input.shopperId)
+      .execute();
+    return { shopperId: input.shopperId, isVip: input.isVip };
+  });
+}

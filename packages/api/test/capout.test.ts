@@ -1,0 +1,132 @@
+import { describeEachDialect, useTestDb } from '@jifen/db/testing';
+import { capOutTriggerPrice, poolPriceKey, ratio } from '@jifen/rules';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { refreshCapOutTriggerInTx, runCapOuts } from '../src/capout';
+import { Ledger } from '../src/ledger';
+import { getProgram } from '../src/merchants';
+import { assertLedgerInvariants } from '../src/verify';
+import {
+  type PoolClock,
+  aPoolClock,
+  aPoolMerchant,
+  aPoolProgram,
+  completeOrder,
+  journalOfKind,
+  placeHold,
+  poolOf,
+  refundPoints,
+  shopperOf,
+  spendPoints,
+} from './support-pool';
+
+/**
+ * Alice buys for ¥1,000 (112 points, basis ¥1,000); Bob buys for ¥10,000 (784 points) and turns them
+ * all into a coupon the pool keeps in full (coupon retention 1), so the pool is ¥1,760 for Alice's
+ * 112 points: ¥15.71 a point, past her trigger of 1.2 × ¥1,000 / 112 = ¥10.71.
+ */
+async function makeAliceDue(ledger: Ledger, merchantId: string): Promise<void> {
+  await completeOrder(ledger, merchantId, { shopperId: 'alice', amount: 100_000 });
+  const bob = await completeOrder(ledger, merchantId, { shopperId: 'bob', amount: 1_000_000 });
+  await spendPoints(ledger, merchantId, 'bob', bob.minted, 'coupon');
+}
+
+describeEachDialect('cap-out (出局)', (dialect) => {
+  const database = useTestDb(dialect);
+  let clock: PoolClock;
+  let ledger: Ledger;
+  let merchantId: string;
+
+  beforeEach(async () => {
+    clock = aPoolClock();
+    ledger = new Ledger(database(), { clock: clock.read });
+    merchantId = await aPoolMerchant(ledger, aPoolProgram({ capMultiple: 1.2, retention: { checkout: 0, coupon: 1, capOut: 0.2 } }));
+  });
+
+  afterEach(async () => {
+    await assertLedgerInvariants(ledger.db, merchantId);
+  });
+
+  it('indexes each holder’s trigger price: capMultiple × basis / holdings', async () => {
+    await completeOrder(ledger, merchantId, { shopperId: 'alice', amount: 100_000 });
+    const alice = await shopperOf(ledger.db, merchantId, 'alice');
+    expect(alice.capout_basis).toBe(100_000);
+    expect(alice.capout_trigger).toBe(Number(poolPriceKey(ratio(120_000, 112))));
+    expect(Number.isSafeInteger(alice.capout_trigger)).toBe(true);
+  });
+
+  it('converts a due holder into a store-credit coupon worth their points less the cap-out retention, and resets the basis', async () => {
+    await makeAliceDue(ledger, merchantId);
+    const pool = await poolOf(ledger.db, merchantId);
+    expect(pool).toEqual({ amount: 176_000, supply: 112 });
+
+    const run = await runCapOuts(ledger, { merchantId });
+    expect(run.converted).toBe(1);
+    const [capOut] = run.capOuts;
+    expect(capOut).toMatchObject({ shopperId: 'alice', points: 112, couponValue: Math.floor(176_000 * 0.8) });
+
+    const coupon = await ledger.db.selectFrom('coupons').selectAll().where('merchant_id', '=', merchantId).where('code', '=', capOut!.couponCode).executeTakeFirstOrThrow();
+    expect(coupon).toMatchObject({ source: 'capout', status: 'issued', shopper_id: 'alice', points_cost: 112, value: 140_800, template_id: null });
+    expect(await shopperOf(ledger.db, merchantId, 'alice')).toMatchObject({ available: 0, capout_basis: 0, capout_trigger: null });
+    expect(await poolOf(ledger.db, merchantId)).toEqual({ amount: 176_000 - 140_800, supply: 0 });
+    const [entry] = await journalOfKind(ledger.db, merchantId, 'capout');
+    expect(entry).toMatchObject({ shopper_id: 'alice', points: -112, ref: capOut!.couponCode });
+    expect((await journalOfKind(ledger.db, merchantId, 'pool.payout')).at(-1)).toMatchObject({ amount: -140_800, ref: capOut!.couponCode });
+
+    expect((await runCapOuts(ledger, { merchantId })).converted).toBe(0);
+  });
+
+  it('converts the holders an order made due as part of that order’s completion', async () => {
+    await makeAliceDue(ledger, merchantId);
+    const carol = await completeOrder(ledger, merchantId, { shopperId: 'carol', amount: 10_000 });
+    expect(carol.capOuts).toBe(1);
+    expect(await shopperOf(ledger.db, merchantId, 'alice')).toMatchObject({ available: 0, capout_basis: 0 });
+    expect((await shopperOf(ledger.db, merchantId, 'carol')).available).toBe(carol.minted);
+  });
+
+  it('finds holders only through the trigger index, never by scanning them', async () => {
+    await makeAliceDue(ledger, merchantId);
+    // A key above the price hides Alice from the check, though her holdings are due…
+    await ledger.db.updateTable('shoppers').set({ capout_trigger: Number(poolPriceKey(ratio(10n ** 9n))) }).where('merchant_id', '=', merchantId).where('shopper_id', '=', 'alice').execute();
+    expect((await runCapOuts(ledger, { merchantId })).converted).toBe(0);
+    // …until her key is recomputed from her holdings and basis.
+    const { program } = await getProgram(ledger.db, merchantId);
+    await ledger.write((tx) => refreshCapOutTriggerInTx(tx, { merchantId, shopperId: 'alice', program }));
+    expect((await runCapOuts(ledger, { merchantId })).converted).toBe(1);
+  });
+
+  it('confirms every candidate exactly and repairs a stale key instead of converting', async () => {
+    await completeOrder(ledger, merchantId, { shopperId: 'alice', amount: 100_000 });
+    await ledger.db.updateTable('shoppers').set({ capout_trigger: 1 }).where('merchant_id', '=', merchantId).where('shopper_id', '=', 'alice').execute();
+    expect((await runCapOuts(ledger, { merchantId })).converted).toBe(0);
+    const trigger = capOutTriggerPrice({ holdings: 112, basis: 100_000, capMultiple: 1.2 });
+    expect((await shopperOf(ledger.db, merchantId, 'alice')).capout_trigger).toBe(Number(trigger!.key));
+  });
+
+  it('leaves held points with their hold and converts the rest', async () => {
+    await completeOrder(ledger, merchantId, { shopperId: 'alice', amount: 100_000 });
+    await placeHold(ledger, merchantId, 'alice', 40);
+    const bob = await completeOrder(ledger, merchantId, { shopperId: 'bob', amount: 1_000_000 });
+    await spendPoints(ledger, merchantId, 'bob', bob.minted, 'coupon');
+
+    const run = await runCapOuts(ledger, { merchantId });
+    expect(run.capOuts[0]).toMatchObject({ shopperId: 'alice', points: 72 });
+    expect(await shopperOf(ledger.db, merchantId, 'alice')).toMatchObject({ available: 0, held: 40, capout_basis: 0, capout_trigger: null });
+    expect((await poolOf(ledger.db, merchantId)).supply).toBe(40);
+  });
+
+  it('converts points still vesting along with the available ones', async () => {
+    merchantId = await aPoolMerchant(ledger, aPoolProgram({ capMultiple: 1.2, retention: { checkout: 0, coupon: 1, capOut: 0.2 }, release: { periods: 10, periodDays: 1 } }));
+    await completeOrder(ledger, merchantId, { shopperId: 'alice', amount: 100_000, orderId: 'o1' });
+    const bob = await completeOrder(ledger, merchantId, { shopperId: 'bob', amount: 1_000_000 });
+    // A refund of most of Alice's order, taking none of her still-vesting points, shrinks her basis to ¥10.
+    await refundPoints(ledger, merchantId, 'alice', 'o1', 0, 99_000);
+    expect((await shopperOf(ledger.db, merchantId, 'alice')).capout_basis).toBe(1_000);
+
+    const run = await runCapOuts(ledger, { merchantId });
+    expect(run.capOuts.map((capOut) => capOut.shopperId)).toEqual(['alice']);
+    expect(await shopperOf(ledger.db, merchantId, 'alice')).toMatchObject({ pending: 0, available: 0 });
+    expect((await poolOf(ledger.db, merchantId)).supply).toBe(bob.minted);
+    const vesting = await ledger.db.selectFrom('lots').selectAll().where('merchant_id', '=', merchantId).where('shopper_id', '=', 'alice').executeTakeFirstOrThrow();
+    expect(vesting).toMatchObject({ remaining: 0, release_next_at: null });
+  });
+});
