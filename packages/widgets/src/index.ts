@@ -1,0 +1,11 @@
+export { PointsCheckout, type PointsCheckoutProps, type PointsChange } from './points-checkout';
+export { CouponExchange, type CouponExchangeProps, type CouponExchanged } from './coupon-exchange';
+export { ExpiryBanner, type ExpiryBannerProps } from './expiry-banner';
+export { createJifenClient, describeFailure, type CallFailure, type JifenClient, type JifenClientOptions } from './client';
+export { createTokenSource, MissingTokenError, type TokenSource, type TokenSourceOptions } from './token-source';
+export { defineJifenElements } from './elements';
+export { ELEMENT_NAMES, OBSERVED_ATTRIBUTES, type WidgetKind } from './host-element';
+export { resolveLocale, type Locale } from './i18n';
+export { widgetStyles } from './styles';
+export type { ConnectionProps } from './use-jifen-client';
+export type * from './shopper-api';
