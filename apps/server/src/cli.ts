@@ -1,0 +1,429 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { JifenError, Ledger, createMerchant, getMerchant, runSweep, simulateOrders, verifyMerchant } from '@jifen/api';
+import { type JifenDb, createDb, migrateToLatest, parseDatabaseUrl } from '@jifen/db';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import type { Env } from './env';
+import { progressBar } from './cli/progress';
+import { DEMO_MERCHANT_ID, seedDemo } from './cli/seed';
+import { createLogger } from './logger';
+import { type Serving, openDatabase, serve } from './serve';
+import { replayWebhooks } from './webhooks';
+
+/**
+ * `jifen`, the command-line tool (SPEC §8). Results go to stdout as JSON (so scripts can read
+ * them), progress and messages to stderr. Exit codes: 0 done, 1 the work found a problem (`verify`
+ * found a broken invariant, a replay had failed deliveries) or failed, 2 bad usage or configuration.
+ */
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+class UsageError extends Error {}
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const processIo: Io = { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) };
+
+/** The process environment, read once and only when a command needs it: `jifen --help` works with a broken one. */
+async function processEnv(): Promise<Env> {
+  try {
+    return (await import('./env')).env;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function positiveInteger(name: string, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) throw new InvalidArgumentError(`${name} must be a whole number between 1 and ${max}`);
+    return Number(value);
+  };
+}
+
+function port(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65_535) throw new InvalidArgumentError('the port must be a whole number between 0 and 65535');
+  return Number(value);
+}
+
+function instantOption(name: string) {
+  return (value: string): Date => {
+    const at = new Date(value);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) throw new InvalidArgumentError(`${name} must be an ISO 8601 date or date-time, e.g. 2026-11-11 or 2026-11-11T20:00:00+08:00`);
+    return at;
+  };
+}
+
+function readJsonFile(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read the ${what} file ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new UsageError(`the ${what} file ${path} is not valid JSON`);
+  }
+}
+
+/** Where the demo credentials are kept: next to the SQLite file, or in ./data for Postgres. */
+export function demoCredentialsPath(databaseUrl: string): string {
+  const location = parseDatabaseUrl(databaseUrl);
+  const folder = location.dialect === 'sqlite' && location.path !== ':memory:' ? dirname(resolve(location.path)) : resolve('data');
+  return join(folder, 'demo-credentials.json');
+}
+
+/** Keeps the demo keys for the storefront and the next `npm start` (they are shown only once otherwise). */
+function saveCredentials(path: string, credentials: object): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+}
+
+async function withLedger<T>(env: Env, options: { migrate: boolean }, work: (ledger: Ledger) => Promise<T>): Promise<T> {
+  let store: JifenDb;
+  try {
+    store = options.migrate ? await openDatabase(env.DATABASE_URL, { sqliteSynchronous: env.SQLITE_SYNCHRONOUS }) : createDb({ url: env.DATABASE_URL, synchronous: env.SQLITE_SYNCHRONOUS });
+  } catch (error) {
+    throw new UsageError(`cannot open the database (${redactUrl(env.DATABASE_URL)}): ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    return await work(new Ledger(store));
+  } finally {
+    await store.close();
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+function printUrls(io: Io, baseUrl: string, credentialsFile: string | null): void {
+  io.stderr(
+    [
+      '',
+      `  jifen is running at ${baseUrl}`,
+      `  API        ${baseUrl}/trpc/<procedure>   (docs/api.md)`,
+      `  Storefront ${baseUrl}/`,
+      `  Health     ${baseUrl}/healthz`,
+      `  Metrics    ${baseUrl}/metrics`,
+      ...(credentialsFile ? [`  Demo keys  ${credentialsFile}`] : []),
+      '',
+      '  Ctrl-C stops it (in-flight requests finish first).',
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+async function serveUntilSignalled(serving: Serving, io: Io): Promise<number> {
+  return new Promise((resolveExit) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        io.stderr(`${signal} again: exiting without waiting\n`);
+        process.exit(EXIT_FAILED);
+      }
+      io.stderr(`${signal}: stopping…\n`);
+      serving.stop().then(
+        () => resolveExit(EXIT_OK),
+        (error: unknown) => {
+          io.stderr(`stopping failed: ${error instanceof Error ? error.message : String(error)}\n`);
+          resolveExit(EXIT_FAILED);
+        },
+      );
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}
+
+async function startServing(env: Env, overrides: { port?: number; host?: string }): Promise<Serving> {
+  const serving = await serve({
+    databaseUrl: env.DATABASE_URL,
+    port: overrides.port ?? env.PORT,
+    host: overrides.host ?? env.HOST,
+    logger: createLogger(env.LOG_LEVEL),
+    sqliteSynchronous: env.SQLITE_SYNCHRONOUS,
+    groupCommit: env.GROUP_COMMIT,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    shopperRate: { ratePerSecond: env.SHOPPER_RATE_PER_SECOND, burst: env.SHOPPER_RATE_BURST },
+    consoleOrigins: env.CONSOLE_ORIGINS,
+    jobIntervalMs: env.JOB_INTERVAL_SECONDS * 1000,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+  }).catch((error: unknown) => {
+    throw new UsageError(`cannot start the server: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  return serving;
+}
+
+function publicUrl(env: Env, serving: Serving): string {
+  if (env.PUBLIC_URL) return env.PUBLIC_URL.replace(/\/$/, '');
+  const port = new URL(serving.url).port;
+  return `http://localhost:${port}`;
+}
+
+export interface CliOptions {
+  io?: Io;
+  /** The configuration; tests pass one made by `parseEnv`, the process reads its environment. */
+  env?: Env;
+}
+
+export function buildProgram(cli: CliOptions = {}): { program: Command; exitCode: () => number } {
+  const io = cli.io ?? processIo;
+  const readEnv = () => (cli.env ? Promise.resolve(cli.env) : processEnv());
+  const program = new Command('jifen')
+    .description('jifen (积分): a loyalty-points engine for online shops')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+  // An action that finishes but found a problem sets its exit code here; main() returns it.
+  let exitCode = EXIT_OK;
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
+
+  program
+    .command('serve')
+    .description('serve the API (and the jobs) until SIGINT/SIGTERM; migrates the database first')
+    .option('-p, --port <port>', 'port to listen on (default: PORT or 8787)', port)
+    .option('--host <host>', 'address to bind (default: HOST or 127.0.0.1)')
+    .action(async (options: { port?: number; host?: string }) => {
+      const env = await readEnv();
+      const serving = await startServing(env, options);
+      printUrls(io, publicUrl(env, serving), null);
+      setExit(await serveUntilSignalled(serving, io));
+    });
+
+  program
+    .command('start')
+    .description('what `npm start` runs: migrate, seed the demo when the database is empty, serve and print the URLs')
+    .option('-p, --port <port>', 'port to listen on (default: PORT or 8787)', port)
+    .action(async (options: { port?: number }) => {
+      const env = await readEnv();
+      const credentialsFile = demoCredentialsPath(env.DATABASE_URL);
+      await withLedger(env, { migrate: true }, async (ledger) => {
+        const seeded = await seedDemo(ledger);
+        if (seeded) {
+          saveCredentials(credentialsFile, seeded.credentials);
+          io.stderr(`seeded the demo merchant "${DEMO_MERCHANT_ID}" (${seeded.orders} orders); its keys are in ${credentialsFile}\n`);
+        }
+      });
+      const serving = await startServing(env, options);
+      printUrls(io, publicUrl(env, serving), credentialsFile);
+      setExit(await serveUntilSignalled(serving, io));
+    });
+
+  program
+    .command('migrate')
+    .description('bring the database schema up to date')
+    .action(async () => {
+      const env = await readEnv();
+      let store: JifenDb;
+      try {
+        store = createDb({ url: env.DATABASE_URL, synchronous: env.SQLITE_SYNCHRONOUS });
+      } catch (error) {
+        throw new UsageError(`cannot open the database: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      try {
+        const applied = await migrateToLatest(store.db);
+        io.stdout(`${JSON.stringify({ applied })}\n`);
+        io.stderr(applied.length === 0 ? 'the schema was already up to date\n' : `applied ${applied.length} migration(s)\n`);
+      } finally {
+        await store.close();
+      }
+    });
+
+  program
+    .command('seed')
+    .description('seed the demo merchant, catalogue, shoppers and orders — only into an empty database')
+    .option('--credentials-file <path>', "where to keep the demo merchant's keys (default: data/demo-credentials.json next to the database)")
+    .action(async (options: { credentialsFile?: string }) => {
+      const env = await readEnv();
+      await withLedger(env, { migrate: true }, async (ledger) => {
+        const seeded = await seedDemo(ledger);
+        if (!seeded) {
+          io.stderr('the database already has merchants: nothing seeded\n');
+          io.stdout(`${JSON.stringify({ seeded: false })}\n`);
+          return;
+        }
+        const credentialsFile = options.credentialsFile ?? demoCredentialsPath(env.DATABASE_URL);
+        saveCredentials(credentialsFile, seeded.credentials);
+        io.stdout(`${JSON.stringify({ seeded: true, ...seeded.credentials, templates: seeded.templates, shoppers: seeded.shoppers, orders: seeded.orders })}\n`);
+        io.stderr(`the demo keys are also in ${credentialsFile}\n`);
+      });
+    });
+
+  const merchants = program.command('merchants').description('manage merchants');
+  merchants
+    .command('create')
+    .description('create a merchant; prints {"merchantId","apiKey","widgetSecret"} — the keys are shown only once')
+    .requiredOption('--name <name>', "the merchant's name")
+    .option('--program <file>', 'a program JSON file (SPEC Appendix A); defaults fill every missing field')
+    .option('--origin <url...>', 'storefront origins allowed to embed the widgets (repeatable)')
+    .option('--webhook-url <url>', 'where webhooks are delivered')
+    .option('--id <merchantId>', 'the merchant id (default: generated)')
+    .action(async (options: { name: string; program?: string; origin?: string[]; webhookUrl?: string; id?: string }) => {
+      const env = await readEnv();
+      const programInput = options.program === undefined ? undefined : readJsonFile(options.program, 'program');
+      for (const origin of options.origin ?? []) {
+        if (!/^https?:\/\/[^/\s]+\/?$/.test(origin)) throw new UsageError(`--origin ${origin}: an origin is a scheme and a host, e.g. https://shop.example`);
+      }
+      await withLedger(env, { migrate: true }, async (ledger) => {
+        const credentials = await createMerchant(ledger, {
+          name: options.name,
+          ...(options.id === undefined ? {} : { merchantId: options.id }),
+          ...(programInput === undefined ? {} : { program: programInput as Record<string, unknown> }),
+          storefrontOrigins: options.origin ?? [],
+          ...(options.webhookUrl === undefined ? {} : { webhookUrl: options.webhookUrl }),
+        });
+        io.stdout(`${JSON.stringify(credentials)}\n`);
+      });
+    });
+
+  program
+    .command('sweep')
+    .description('run the jobs once: expire holds, pending → available, staged releases, expire lots, cap-outs, reminders')
+    .option('--merchant <merchantId>', 'only this merchant')
+    .option('--batch-size <n>', 'rows per transaction', positiveInteger('--batch-size', 100_000))
+    .action(async (options: { merchant?: string; batchSize?: number }) => {
+      const env = await readEnv();
+      await withLedger(env, { migrate: false }, async (ledger) => {
+        const stages = ['holds', 'pending', 'releases', 'lots', 'capouts', 'reminders'];
+        const bar = progressBar('sweep', stages.length);
+        try {
+          const report = await runSweep(ledger, {
+            ...(options.merchant === undefined ? {} : { merchantId: options.merchant }),
+            ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+            onStage: (stage) => bar.update(stages.indexOf(stage), stage),
+            onProgress: (progress) => bar.update(stages.indexOf('lots'), `lots: ${progress.expiredLots} expired`),
+          });
+          bar.update(stages.length, 'done');
+          bar.stop();
+          io.stdout(`${JSON.stringify(report)}\n`);
+        } catch (error) {
+          bar.stop();
+          throw error;
+        }
+      });
+    });
+
+  program
+    .command('verify')
+    .description("check every invariant and the journal's hash chain; exit 1 naming the first bad entry")
+    .option('--merchant <merchantId>', 'only this merchant')
+    .action(async (options: { merchant?: string }) => {
+      const env = await readEnv();
+      await withLedger(env, { migrate: false }, async (ledger) => {
+        let ids: string[];
+        if (options.merchant !== undefined) {
+          if (!(await getMerchant(ledger.db, options.merchant))) throw new UsageError(`no merchant "${options.merchant}"`);
+          ids = [options.merchant];
+        } else {
+          ids = (await ledger.db.selectFrom('merchants').select('id').orderBy('id').execute()).map((row) => row.id);
+        }
+        const bar = progressBar('verify', ids.length);
+        let entries = 0;
+        for (const [index, merchantId] of ids.entries()) {
+          bar.update(index, merchantId);
+          const report = await verifyMerchant(ledger.db, merchantId);
+          entries += report.journalEntries;
+          const firstBad = report.chain
+            ? { merchantId, invariant: 'journal hash chain', subject: `journal entry ${report.chain.seq}`, ...report.chain }
+            : report.violations[0]
+              ? { ...report.violations[0], more: report.violations.length - 1 }
+              : null;
+          if (firstBad) {
+            bar.stop();
+            io.stdout(`${JSON.stringify({ ok: false, firstBad })}\n`);
+            io.stderr(`verify FAILED for merchant ${merchantId}: ${firstBad.invariant} (${firstBad.subject}): ${firstBad.detail}\n`);
+            setExit(EXIT_FAILED);
+            return;
+          }
+        }
+        bar.update(ids.length, 'done');
+        bar.stop();
+        io.stdout(`${JSON.stringify({ ok: true, merchants: ids.length, journalEntries: entries })}\n`);
+      });
+    });
+
+  program
+    .command('simulate')
+    .description("replay a merchant's past orders under a candidate program and print the outcome")
+    .requiredOption('--program <file>', 'the candidate program JSON file')
+    .option('--days <n>', 'days of history to replay (default 30, at most 366)', positiveInteger('--days', 366))
+    .option('--merchant <merchantId>', 'the merchant (default: the only one in the database)')
+    .action(async (options: { program: string; days?: number; merchant?: string }) => {
+      const env = await readEnv();
+      const candidate = readJsonFile(options.program, 'program') as Record<string, unknown>;
+      await withLedger(env, { migrate: false }, async (ledger) => {
+        let merchantId = options.merchant;
+        if (merchantId === undefined) {
+          const rows = await ledger.db.selectFrom('merchants').select('id').limit(2).execute();
+          if (rows.length !== 1) throw new UsageError(rows.length === 0 ? 'the database has no merchant' : 'several merchants: choose one with --merchant');
+          merchantId = rows[0]!.id;
+        }
+        const bar = progressBar('simulate', 1);
+        const result = await simulateOrders(ledger.db, { merchantId, program: candidate, ...(options.days === undefined ? {} : { days: options.days }), now: ledger.now() });
+        bar.update(1, 'done');
+        bar.stop();
+        io.stdout(`${JSON.stringify(result)}\n`);
+      });
+    });
+
+  const webhooks = program.command('webhooks').description('webhook deliveries');
+  webhooks
+    .command('replay')
+    .description('send again every webhook message created in [--from, --to), delivered or not')
+    .requiredOption('--from <instant>', 'start (ISO 8601, inclusive)', instantOption('--from'))
+    .requiredOption('--to <instant>', 'end (ISO 8601, exclusive)', instantOption('--to'))
+    .option('--merchant <merchantId>', 'only this merchant')
+    .action(async (options: { from: Date; to: Date; merchant?: string }) => {
+      if (options.from.getTime() >= options.to.getTime()) throw new UsageError('--from must be before --to');
+      const env = await readEnv();
+      await withLedger(env, { migrate: false }, async (ledger) => {
+        const bar = progressBar('replay', 0);
+        const report = await replayWebhooks(ledger, {
+          from: options.from,
+          to: options.to,
+          ...(options.merchant === undefined ? {} : { merchantId: options.merchant }),
+          onProgress: (done, total) => {
+            bar.setTotal(total);
+            bar.update(done);
+          },
+        });
+        bar.stop();
+        io.stdout(`${JSON.stringify(report)}\n`);
+        if (report.failed > 0) setExit(EXIT_FAILED);
+      });
+    });
+
+  return { program, exitCode: () => exitCode };
+}
+
+/** Runs the CLI with `argv` (as `process.argv`) and resolves to the process exit code. */
+export async function main(argv: readonly string[], cli: CliOptions = {}): Promise<number> {
+  const io = cli.io ?? processIo;
+  const { program, exitCode } = buildProgram(cli);
+  try {
+    await program.parseAsync([...argv]);
+    return exitCode();
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    // A refused input (a bad program file, an unknown merchant) is the caller's to fix.
+    if (error instanceof UsageError || error instanceof JifenError) {
+      io.stderr(`jifen: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr(`jifen: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_FAILED;
+  }
+}
+
