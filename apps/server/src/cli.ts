@@ -1,11 +1,15 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { JifenError, Ledger, createMerchant, getMerchant, runSweep, simulateOrders, verifyMerchant } from '@jifen/api';
 import { type JifenDb, createDb, migrateToLatest, parseDatabaseUrl } from '@jifen/db';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { Env } from './env';
+import { buildFrontends, missingFrontends } from './cli/frontend-build';
 import { progressBar } from './cli/progress';
-import { DEMO_MERCHANT_ID, seedDemo } from './cli/seed';
+import { DEMO_MERCHANT_ID, DEMO_SHOPPERS, allowDemoOrigins, seedDemo } from './cli/seed';
+import { createDemoRoutes } from './demo-routes';
+import type { RouteHandler } from './http/server';
+import { frontendSites, serveStatic } from './http/static';
 import { createLogger } from './logger';
 import { type Serving, openDatabase, serve } from './serve';
 import { replayWebhooks } from './webhooks';
@@ -99,6 +103,17 @@ async function withLedger<T>(env: Env, options: { migrate: boolean }, work: (led
   }
 }
 
+/** The demo merchant's API key from the credentials `start` kept; null when they are gone or another merchant's. */
+function demoApiKey(credentialsFile: string): string | null {
+  if (!existsSync(credentialsFile)) return null;
+  try {
+    const credentials = JSON.parse(readFileSync(credentialsFile, 'utf8')) as { merchantId?: unknown; apiKey?: unknown };
+    return credentials.merchantId === DEMO_MERCHANT_ID && typeof credentials.apiKey === 'string' ? credentials.apiKey : null;
+  } catch {
+    return null;
+  }
+}
+
 function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 }
@@ -110,6 +125,8 @@ function printUrls(io: Io, baseUrl: string, credentialsFile: string | null): voi
       `  jifen is running at ${baseUrl}`,
       `  API        ${baseUrl}/trpc/<procedure>   (docs/api.md)`,
       `  Storefront ${baseUrl}/`,
+      `  Embed demo ${baseUrl}/embed.html`,
+      `  Widgets    ${baseUrl}/widgets/jifen.js`,
       `  Health     ${baseUrl}/healthz`,
       `  Metrics    ${baseUrl}/metrics`,
       ...(credentialsFile ? [`  Demo keys  ${credentialsFile}`] : []),
@@ -143,7 +160,7 @@ async function serveUntilSignalled(serving: Serving, io: Io): Promise<number> {
   });
 }
 
-async function startServing(env: Env, overrides: { port?: number; host?: string }): Promise<Serving> {
+async function startServing(env: Env, overrides: { port?: number; host?: string }, routes: readonly RouteHandler[]): Promise<Serving> {
   const serving = await serve({
     databaseUrl: env.DATABASE_URL,
     port: overrides.port ?? env.PORT,
@@ -156,6 +173,7 @@ async function startServing(env: Env, overrides: { port?: number; host?: string 
     consoleOrigins: env.CONSOLE_ORIGINS,
     jobIntervalMs: env.JOB_INTERVAL_SECONDS * 1000,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    routes,
   }).catch((error: unknown) => {
     throw new UsageError(`cannot start the server: ${error instanceof Error ? error.message : String(error)}`);
   });
@@ -195,7 +213,7 @@ export function buildProgram(cli: CliOptions = {}): { program: Command; exitCode
     .option('--host <host>', 'address to bind (default: HOST or 127.0.0.1)')
     .action(async (options: { port?: number; host?: string }) => {
       const env = await readEnv();
-      const serving = await startServing(env, options);
+      const serving = await startServing(env, options, [serveStatic(frontendSites())]);
       printUrls(io, publicUrl(env, serving), null);
       setExit(await serveUntilSignalled(serving, io));
     });
@@ -207,15 +225,27 @@ export function buildProgram(cli: CliOptions = {}): { program: Command; exitCode
     .action(async (options: { port?: number }) => {
       const env = await readEnv();
       const credentialsFile = demoCredentialsPath(env.DATABASE_URL);
-      await withLedger(env, { migrate: true }, async (ledger) => {
+      const missing = missingFrontends();
+      if (!(await buildFrontends(missing, io.stderr))) io.stderr(`could not build ${missing.join(' and ')}: serving the API without them\n`);
+      const hasDemo = await withLedger(env, { migrate: true }, async (ledger) => {
         const seeded = await seedDemo(ledger);
         if (seeded) {
           saveCredentials(credentialsFile, seeded.credentials);
           io.stderr(`seeded the demo merchant "${DEMO_MERCHANT_ID}" (${seeded.orders} orders); its keys are in ${credentialsFile}\n`);
         }
+        return (await getMerchant(ledger.db, DEMO_MERCHANT_ID)) !== null;
       });
-      const serving = await startServing(env, options);
-      printUrls(io, publicUrl(env, serving), credentialsFile);
+      // The demo backend's routes exist only beside the demo merchant (demo-routes.ts).
+      const routes = hasDemo
+        ? [createDemoRoutes({ merchantId: DEMO_MERCHANT_ID, apiKey: demoApiKey(credentialsFile), shoppers: DEMO_SHOPPERS }), serveStatic(frontendSites())]
+        : [serveStatic(frontendSites())];
+      const serving = await startServing(env, options, routes);
+      const baseUrl = publicUrl(env, serving);
+      if (hasDemo) {
+        const port = new URL(serving.url).port;
+        await allowDemoOrigins(serving.ledger, [baseUrl, `http://localhost:${port}`, `http://127.0.0.1:${port}`]);
+      }
+      printUrls(io, baseUrl, credentialsFile);
       setExit(await serveUntilSignalled(serving, io));
     });
 

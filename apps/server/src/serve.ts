@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Ledger, runSweep } from '@jifen/api';
 import { type JifenDb, type SqliteSynchronous, createDb, migrateToLatest } from '@jifen/db';
-import { type JifenServer, createServer } from './http/server';
+import { type JifenServer, type RouteHandler, createServer } from './http/server';
 import { type Job, type JobRunner, startJobs } from './jobs';
 import type { Logger } from './logger';
 import { ServerMetrics } from './metrics';
@@ -27,6 +27,8 @@ export interface ServeOptions {
   jobIntervalMs?: number;
   shutdownTimeoutMs?: number;
   homePage?: string;
+  /** Routes outside the API: the built front ends (static.ts), the demo merchant's backend (demo-routes.ts). */
+  routes?: readonly RouteHandler[];
 }
 
 export interface Serving {
@@ -84,6 +86,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     ...(options.shopperRate === undefined ? {} : { shopperRate: options.shopperRate }),
     ...(options.consoleOrigins === undefined ? {} : { consoleOrigins: options.consoleOrigins }),
     ...(options.homePage === undefined ? {} : { homePage: options.homePage }),
+    ...(options.routes === undefined ? {} : { routes: options.routes }),
   });
   try {
     await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,5 @@
-import { type Ledger, type MerchantCredentials, createMerchant, orderCompleted, orderPaid, upsertTemplate } from '@jifen/api';
+import { type Ledger, type MerchantCredentials, createMerchant, getMerchant, normalizeOrigin, orderCompleted, orderPaid, upsertTemplate } from '@jifen/api';
+import type { DemoShopper } from '../demo-routes';
 
 /**
  * The demo merchant `npm start` shows (SPEC §8): a classic program, a small coupon catalogue, three
@@ -9,6 +10,13 @@ import { type Ledger, type MerchantCredentials, createMerchant, orderCompleted, 
 export const DEMO_MERCHANT_ID = 'demo';
 /** Where the demo storefront runs in development (Vite) and where `npm start` serves it. */
 export const DEMO_ORIGINS = ['http://localhost:5173', 'http://127.0.0.1:5173', 'http://localhost:8787', 'http://127.0.0.1:8787'];
+
+/** The shoppers the demo sign-in offers (demo-routes.ts): the ones with an order history below. */
+export const DEMO_SHOPPERS: readonly DemoShopper[] = [
+  { shopperId: 'alice', name: { 'zh-CN': '爱丽丝（银卡会员，有积分即将过期）', en: 'Alice (Silver, points expiring soon)' } },
+  { shopperId: 'bob', name: { 'zh-CN': '鲍勃（普通会员）', en: 'Bob (Member)' } },
+  { shopperId: 'carol', name: { 'zh-CN': '卡罗尔（金卡会员）', en: 'Carol (Gold)' } },
+];
 
 const DAY_MS = 86_400_000;
 
@@ -43,9 +51,10 @@ const templates = [
   },
 ];
 
-// [shopper, order amount in fen, days ago, category]
+// [shopper, order amount in fen, days ago, category]. Alice's oldest points (12-month rolling expiry)
+// lapse within the banner's 30-day window, so the demo shows the expiry banner.
 const history: Array<[string, number, number, string]> = [
-  ['alice', 128_000, 120, 'home'],
+  ['alice', 128_000, 350, 'home'],
   ['alice', 45_900, 60, 'food'],
   ['alice', 219_900, 21, 'electronics'],
   ['bob', 9_900, 45, 'food'],
@@ -91,4 +100,25 @@ export async function seedDemo(ledger: Ledger): Promise<SeedResult | null> {
     if (daysAgo > 2) await orderCompleted(ledger, { merchantId: DEMO_MERCHANT_ID, orderId, completedAt: new Date(paidAt.getTime() + 2 * DAY_MS) });
   }
   return { credentials, templates: templates.length, shoppers: new Set(history.map(([shopperId]) => shopperId)).size, orders };
+}
+
+/**
+ * Adds the origins the server is reached at to the demo merchant's storefront origins: browsers send
+ * `Origin` on same-origin POSTs too, so the demo shop on another port would otherwise be refused.
+ * Only ever the demo merchant; does nothing when it does not exist.
+ */
+export async function allowDemoOrigins(ledger: Ledger, origins: readonly string[]): Promise<string[]> {
+  const merchant = await getMerchant(ledger.db, DEMO_MERCHANT_ID);
+  if (!merchant) return [];
+  const known = new Set(merchant.storefrontOrigins.map(normalizeOrigin));
+  const added = [...new Set(origins.map(normalizeOrigin).filter((origin): origin is string => origin !== null && !known.has(origin)))];
+  if (added.length === 0) return [];
+  await ledger.write((tx) =>
+    tx.db
+      .updateTable('merchants')
+      .set({ storefront_origins: JSON.stringify([...merchant.storefrontOrigins, ...added]) })
+      .where('id', '=', DEMO_MERCHANT_ID)
+      .execute(),
+  );
+  return added;
 }

@@ -27,9 +27,26 @@ export interface ServerOptions {
   consoleOrigins?: readonly string[];
   /** Calls one batch may carry. Default 20. */
   batchCallsMax?: number;
-  /** What `GET /` answers (HTML); defaults to a page linking the API docs. */
+  /** What `GET /` answers (HTML) when no route does; defaults to a page linking the API docs. */
   homePage?: string;
+  /** Tried in order for any path the API does not serve: the demo routes, then the built files (static.ts). */
+  routes?: readonly RouteHandler[];
 }
+
+/** What a route outside the API is handed besides the request and the response. */
+export interface RouteContext {
+  requestId: string;
+  pathname: string;
+  search: string;
+  /** Headers every answer carries: the request id, and `connection: close` while shutting down. */
+  headers: Record<string, string>;
+  services: ApiServices;
+  /** The body as text; null when it is over the server's body limit. */
+  readBody(): Promise<string | null>;
+}
+
+/** Answers a request and resolves to the status sent, or resolves to null (nothing sent) to let the next route try. */
+export type RouteHandler = (request: IncomingMessage, response: ServerResponse, context: RouteContext) => Promise<number | null>;
 
 export interface JifenServer extends Server {
   readonly metrics: ServerMetrics;
@@ -53,6 +70,7 @@ export function createServer(options: ServerOptions): JifenServer {
   const cors = createCorsPolicy(ledger, options.consoleOrigins ?? []);
   const handleTrpc = createTrpcHandler({ router: appRouter, batchCallsMax: options.batchCallsMax ?? 20 });
   const homePage = options.homePage ?? defaultHomePage;
+  const routes = options.routes ?? [];
   let isClosing = false;
   let openApi: string | undefined;
 
@@ -148,6 +166,7 @@ export function createServer(options: ServerOptions): JifenServer {
     const headers: Record<string, string> = { 'x-request-id': requestId };
     if (isClosing) headers.connection = 'close';
     let status: number;
+    let routed: number | null;
     try {
       if (pathname.startsWith('/trpc/')) {
         status = await serveTrpc(request, response, requestId, pathname.slice('/trpc/'.length), search, startedAt);
@@ -161,6 +180,8 @@ export function createServer(options: ServerOptions): JifenServer {
         openApi ??= JSON.stringify(openApiDocument(appRouter, { serverUrl: '/' }));
         response.writeHead(200, { ...headers, 'content-type': 'application/json', 'access-control-allow-origin': '*' }).end(openApi);
         status = 200;
+      } else if ((routed = await answerByRoutes(request, response, { requestId, pathname, search, headers, services, readBody: () => readBody(request, bodyLimitBytes) })) !== null) {
+        status = routed;
       } else if (pathname === '/' && request.method === 'GET') {
         response.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8' }).end(homePage);
         status = 200;
@@ -186,6 +207,14 @@ export function createServer(options: ServerOptions): JifenServer {
     if (logger.isLevelEnabled('info')) {
       logger.info({ requestId, method: request.method, path: pathname, status, ms: Math.round((performance.now() - startedAt) * 1000) / 1000 }, 'request');
     }
+  }
+
+  async function answerByRoutes(request: IncomingMessage, response: ServerResponse, context: RouteContext): Promise<number | null> {
+    for (const handler of routes) {
+      const status = await handler(request, response, context);
+      if (status !== null) return status;
+    }
+    return null;
   }
 
   const server = createNodeServer((request, response) => {
