@@ -1,6 +1,6 @@
-import type { LotRow, LotSource, LotStatus, ShopperRow } from '@jifen/db';
+import { type LotRow, type LotSource, type LotStatus, type PreparedQuery, type ShopperRow, prepareLockingRead, prepareQuery } from '@jifen/db';
 import { type Lot, type LotPortion, allocateLots, pointUnits } from '@jifen/rules';
-import { type RawBuilder, sql } from 'kysely';
+import { sql } from 'kysely';
 import { randomId } from './canonical';
 import { JifenError } from './errors';
 import type { WriteContext } from './ledger';
@@ -39,18 +39,17 @@ export interface ShopperAccount {
   flagged: boolean;
 }
 
-/**
- * The shopper's account, created on first sight, locked for the rest of the transaction on
- * Postgres (`FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` already serialises writers). Lock the shopper
- * before the rows you change for them, and journal last — one lock order for every service.
- */
-export async function lockShopper(tx: WriteContext, merchantId: string, shopperId: string, firstTierId = 'member'): Promise<ShopperAccount> {
-  await tx.db
+const readShopper = prepareLockingRead((db, key: { merchantId: string; shopperId: string }) =>
+  db.selectFrom('shoppers').selectAll().where('merchant_id', '=', key.merchantId).where('shopper_id', '=', key.shopperId),
+);
+
+const insertShopper = prepareQuery((db, shopper: { merchantId: string; shopperId: string; at: number; tierId: string }) =>
+  db
     .insertInto('shoppers')
     .values({
-      merchant_id: merchantId,
-      shopper_id: shopperId,
-      created_at: tx.now.getTime(),
+      merchant_id: shopper.merchantId,
+      shopper_id: shopper.shopperId,
+      created_at: shopper.at,
       is_vip: 0,
       referred_by: null,
       referral_rewarded: 0,
@@ -59,8 +58,8 @@ export async function lockShopper(tx: WriteContext, merchantId: string, shopperI
       pending: 0,
       held: 0,
       debt: 0,
-      tier_id: firstTierId,
-      tier_confirmed_at: tx.now.getTime(),
+      tier_id: shopper.tierId,
+      tier_confirmed_at: shopper.at,
       checkin_date: null,
       checkin_streak: 0,
       capout_basis: 0,
@@ -68,12 +67,24 @@ export async function lockShopper(tx: WriteContext, merchantId: string, shopperI
       completed_referrals: 0,
       flagged: 0,
     })
-    .onConflict((conflict) => conflict.columns(['merchant_id', 'shopper_id']).doNothing())
-    .execute();
-  const row = await tx
-    .forUpdate(tx.db.selectFrom('shoppers').selectAll().where('merchant_id', '=', merchantId).where('shopper_id', '=', shopperId))
-    .executeTakeFirstOrThrow();
-  return toShopperAccount(row);
+    .onConflict((conflict) => conflict.columns(['merchant_id', 'shopper_id']).doNothing()),
+);
+
+/**
+ * The shopper's account, created on first sight, locked for the rest of the transaction on
+ * Postgres (`FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` already serialises writers). Lock the shopper
+ * before the rows you change for them, and journal last — one lock order for every service.
+ * A known shopper (nearly every write) is one locking read; a new one is created first.
+ */
+export async function lockShopper(tx: WriteContext, merchantId: string, shopperId: string, firstTierId = 'member'): Promise<ShopperAccount> {
+  const key = { merchantId, shopperId };
+  const known = await readShopper.executeTakeFirst(tx.db, key);
+  if (known) return toShopperAccount(known);
+  // A concurrent first sight makes this insert wait for it, then do nothing: the read below locks its row.
+  await insertShopper.executeWrite(tx.db, { merchantId, shopperId, at: tx.now.getTime(), tierId: firstTierId });
+  const created = await readShopper.executeTakeFirst(tx.db, key);
+  if (!created) throw new Error('jifen invariant: a shopper exists once created');
+  return toShopperAccount(created);
 }
 
 export function toShopperAccount(row: ShopperRow): ShopperAccount {
@@ -106,6 +117,19 @@ export interface BalanceDelta {
   debt?: number;
 }
 
+const moveBalances = prepareQuery((db, move: { merchantId: string; shopperId: string; available: number; pending: number; held: number; debt: number }) =>
+  db
+    .updateTable('shoppers')
+    .set({
+      available: sql<number>`available + ${move.available}`,
+      pending: sql<number>`pending + ${move.pending}`,
+      held: sql<number>`held + ${move.held}`,
+      debt: sql<number>`debt + ${move.debt}`,
+    })
+    .where('merchant_id', '=', move.merchantId)
+    .where('shopper_id', '=', move.shopperId),
+);
+
 /** Moves the shopper's balance sums by deltas (never a read-modify-write of the figures). */
 export async function changeBalances(tx: WriteContext, merchantId: string, shopperId: string, delta: BalanceDelta): Promise<void> {
   const available = delta.available ?? 0;
@@ -113,17 +137,7 @@ export async function changeBalances(tx: WriteContext, merchantId: string, shopp
   const held = delta.held ?? 0;
   const debt = delta.debt ?? 0;
   if (available === 0 && pending === 0 && held === 0 && debt === 0) return;
-  await tx.db
-    .updateTable('shoppers')
-    .set({
-      available: sql<number>`available + ${available}`,
-      pending: sql<number>`pending + ${pending}`,
-      held: sql<number>`held + ${held}`,
-      debt: sql<number>`debt + ${debt}`,
-    })
-    .where('merchant_id', '=', merchantId)
-    .where('shopper_id', '=', shopperId)
-    .execute();
+  await moveBalances.executeWrite(tx.db, { merchantId, shopperId, available, pending, held, debt });
 }
 
 export interface NewLot {
@@ -142,13 +156,27 @@ export interface NewLot {
   releasePeriodDays?: number;
 }
 
-/** Creates a lot and moves its points into the shopper's pending or available sum. */
-export async function createLot(tx: WriteContext, lot: NewLot): Promise<string> {
-  const id = `l_${randomId(12)}`;
-  await tx.db
-    .insertInto('lots')
-    .values({
-      id,
+const insertLotRow = prepareQuery(
+  (
+    db,
+    lot: {
+      id: string;
+      merchantId: string;
+      shopperId: string;
+      source: LotSource;
+      sourceRef: string;
+      programVersion: number;
+      points: number;
+      status: LotStatus;
+      earnedAt: number;
+      availableAt: number;
+      expiresAt: number | null;
+      releasePeriods: number;
+      releasePeriodDays: number;
+    },
+  ) =>
+    db.insertInto('lots').values({
+      id: lot.id,
       merchant_id: lot.merchantId,
       shopper_id: lot.shopperId,
       source: lot.source,
@@ -158,28 +186,60 @@ export async function createLot(tx: WriteContext, lot: NewLot): Promise<string> 
       remaining: lot.points,
       held: 0,
       status: lot.status,
-      earned_at: lot.earnedAt.getTime(),
-      available_at: lot.availableAt.getTime(),
-      expires_at: lot.expiresAt?.getTime() ?? null,
-      release_periods: lot.releasePeriods ?? 0,
-      release_period_days: lot.releasePeriodDays ?? 0,
+      earned_at: lot.earnedAt,
+      available_at: lot.availableAt,
+      expires_at: lot.expiresAt,
+      release_periods: lot.releasePeriods,
+      release_period_days: lot.releasePeriodDays,
       released: lot.points,
-    })
-    .execute();
+    }),
+);
+
+/**
+ * Stores a new lot without touching the shopper's sums: for a service that moves them in a write of
+ * its own to the shopper row (orders.paid), so the balance is one statement with the rest.
+ */
+export async function insertLot(tx: WriteContext, lot: NewLot): Promise<string> {
+  const id = `l_${randomId(12)}`;
+  await insertLotRow.executeWrite(tx.db, {
+    id,
+    merchantId: lot.merchantId,
+    shopperId: lot.shopperId,
+    source: lot.source,
+    sourceRef: lot.sourceRef,
+    programVersion: lot.programVersion,
+    points: lot.points,
+    status: lot.status,
+    earnedAt: lot.earnedAt.getTime(),
+    availableAt: lot.availableAt.getTime(),
+    expiresAt: lot.expiresAt?.getTime() ?? null,
+    releasePeriods: lot.releasePeriods ?? 0,
+    releasePeriodDays: lot.releasePeriodDays ?? 0,
+  });
+  return id;
+}
+
+/** Creates a lot and moves its points into the shopper's pending or available sum. */
+export async function createLot(tx: WriteContext, lot: NewLot): Promise<string> {
+  const id = await insertLot(tx, lot);
   await changeBalances(tx, lot.merchantId, lot.shopperId, lot.status === 'pending' ? { pending: lot.points } : { available: lot.points });
   return id;
 }
 
-/** The shopper's available lots with unreserved points, as the rules see them (`remaining` = unheld part). */
-export async function spendableLots(tx: Pick<WriteContext, 'db'>, merchantId: string, shopperId: string): Promise<Lot[]> {
-  const rows = await tx.db
+// Every quote and every spend reads these: prepared once.
+const readSpendableLots = prepareQuery((db, key: { merchantId: string; shopperId: string }) =>
+  db
     .selectFrom('lots')
     .select(['id', 'remaining', 'held', 'expires_at', 'earned_at'])
-    .where('merchant_id', '=', merchantId)
-    .where('shopper_id', '=', shopperId)
+    .where('merchant_id', '=', key.merchantId)
+    .where('shopper_id', '=', key.shopperId)
     .where('status', '=', 'available')
-    .where('remaining', '>', 0)
-    .execute();
+    .where('remaining', '>', 0),
+);
+
+/** The shopper's available lots with unreserved points, as the rules see them (`remaining` = unheld part). */
+export async function spendableLots(tx: Pick<WriteContext, 'db'>, merchantId: string, shopperId: string): Promise<Lot[]> {
+  const rows = await readSpendableLots.execute(tx.db, { merchantId, shopperId });
   return rows
     .filter((row) => Number(row.remaining) > Number(row.held))
     .map((row) => ({
@@ -200,16 +260,19 @@ export async function allocateSpendable(tx: WriteContext, merchantId: string, sh
   return allocation.value;
 }
 
+const takeFromLot = prepareQuery((db, take: { merchantId: string; lotId: string; points: number }) =>
+  db
+    .updateTable('lots')
+    .set({ remaining: sql<number>`remaining - ${take.points}` })
+    .where('id', '=', take.lotId)
+    .where('merchant_id', '=', take.merchantId),
+);
+
 /** Takes portions out of lots for good (a spend, an exchange, a clawback) and out of `available`. */
 export async function consumeLots(tx: WriteContext, merchantId: string, shopperId: string, portions: readonly LotPortion[]): Promise<number> {
   let total = 0;
   for (const portion of portions) {
-    await tx.db
-      .updateTable('lots')
-      .set({ remaining: sql<number>`remaining - ${portion.points}` })
-      .where('id', '=', portion.lotId)
-      .where('merchant_id', '=', merchantId)
-      .execute();
+    await takeFromLot.executeWrite(tx.db, { merchantId, lotId: portion.lotId, points: portion.points });
     total += portion.points;
   }
   await changeBalances(tx, merchantId, shopperId, { available: -total });
@@ -231,26 +294,53 @@ export function toLotRowView(row: LotRow) {
 }
 
 /**
- * Moves many shoppers' balance sums at once (the sweeps): one UPDATE per chunk with a CASE per
- * column, instead of a statement per shopper. Lock the shoppers first, in shopper-id order.
+ * Moves many shoppers' balance sums at once (the sweeps): each statement joins up to 500 shoppers'
+ * deltas, given as a `VALUES` list, to their rows by key — one indexed update per shopper inside
+ * one statement, instead of a statement per shopper. Lock the shoppers first, in shopper-id order.
  */
 export async function changeBalancesMany(tx: WriteContext, merchantId: string, deltas: ReadonlyMap<string, BalanceDelta>): Promise<void> {
-  const columns = ['available', 'pending', 'held', 'debt'] as const;
-  const changed = [...deltas].filter(([, delta]) => columns.some((column) => (delta[column] ?? 0) !== 0));
-  // Four CASE arms of two values each per shopper: 500 shoppers bind ~4000 values, within every engine's limit.
-  for (let start = 0; start < changed.length; start += 500) {
-    const chunk = changed.slice(start, start + 500);
-    const set: Partial<Record<(typeof columns)[number], RawBuilder<number>>> = {};
-    for (const column of columns) {
-      if (chunk.every(([, delta]) => (delta[column] ?? 0) === 0)) continue;
-      const arms = chunk.map(([shopperId, delta]) => sql`when ${shopperId} then cast(${delta[column] ?? 0} as bigint)`);
-      set[column] = sql<number>`${sql.ref(column)} + case shopper_id ${sql.join(arms, sql` `)} else cast(0 as bigint) end`;
-    }
-    await tx.db
-      .updateTable('shoppers')
-      .set(set)
-      .where('merchant_id', '=', merchantId)
-      .where('shopper_id', 'in', chunk.map(([shopperId]) => shopperId))
-      .execute();
+  const changed = [...deltas].filter(([, delta]) => (delta.available ?? 0) !== 0 || (delta.pending ?? 0) !== 0 || (delta.held ?? 0) !== 0 || (delta.debt ?? 0) !== 0);
+  let start = 0;
+  while (start < changed.length) {
+    const left = changed.length - start;
+    // A remainder goes in power-of-two pieces, so few statement shapes are ever prepared.
+    const count = left >= SHOPPERS_PER_MOVE_MAX ? SHOPPERS_PER_MOVE_MAX : 2 ** Math.floor(Math.log2(left));
+    const params: Record<string, unknown> = { merchantId };
+    changed.slice(start, start + count).forEach(([shopperId, delta], index) => {
+      params[`shopper${index}`] = shopperId;
+      params[`available${index}`] = delta.available ?? 0;
+      params[`pending${index}`] = delta.pending ?? 0;
+      params[`held${index}`] = delta.held ?? 0;
+      params[`debt${index}`] = delta.debt ?? 0;
+    });
+    await moveBalancesOf(count).executeWrite(tx.db, params);
+    start += count;
   }
+}
+
+/** Five values a shopper: 500 shoppers bind 2,501 values, within every engine's limit. */
+const SHOPPERS_PER_MOVE_MAX = 500;
+const moveBalancesByCount = new Map<number, PreparedQuery<Record<string, unknown>, unknown>>();
+
+function moveBalancesOf(count: number): PreparedQuery<Record<string, unknown>, unknown> {
+  let query = moveBalancesByCount.get(count);
+  if (query === undefined) {
+    query = prepareQuery((_db, move: Record<string, unknown>) => {
+      const rows = Array.from(
+        { length: count },
+        (_, index) => sql`(${move[`shopper${index}`]}, ${move[`available${index}`]}, ${move[`pending${index}`]}, ${move[`held${index}`]}, ${move[`debt${index}`]})`,
+      );
+      // Values in a VALUES list are untyped text to Postgres: each delta is cast before it is added.
+      return sql`with moves (shopper_id, available, pending, held, debt) as (values ${sql.join(rows)})
+        update shoppers set
+          available = shoppers.available + cast(moves.available as bigint),
+          pending = shoppers.pending + cast(moves.pending as bigint),
+          held = shoppers.held + cast(moves.held as bigint),
+          debt = shoppers.debt + cast(moves.debt as bigint)
+        from moves
+        where shoppers.merchant_id = ${move.merchantId} and shoppers.shopper_id = moves.shopper_id`;
+    });
+    moveBalancesByCount.set(count, query);
+  }
+  return query;
 }

@@ -2,7 +2,7 @@ import { expiryFor } from '@jifen/rules';
 import { allocateSpendable, consumeLots, createLot, lockShopper } from './accounts';
 import { lowestTierId } from './behaviours';
 import { refreshCapOutTriggerInTx } from './capout';
-import { invalid } from './errors';
+import { JifenError, invalid } from './errors';
 import { idempotent } from './idempotency';
 import type { Ledger } from './ledger';
 import { getProgram } from './merchants';
@@ -44,6 +44,12 @@ export async function adjustPoints(ledger: Ledger, input: AdjustPointsInput): Pr
       if (input.reason.trim() === '') throw invalid('reason', 'must say why the points are adjusted');
       const { merchantId, shopperId } = input;
       const shopper = await lockShopper(tx, merchantId, shopperId, lowestTierId(program));
+      // Every balance figure must stay an exact safe integer (SPEC §2): a credit that would carry the
+      // shopper's total past 2^53 − 1 is refused, not stored as a number no reader could trust.
+      const total = shopper.available + shopper.pending + shopper.held;
+      if (input.points > 0 && total > Number.MAX_SAFE_INTEGER - input.points) {
+        throw new JifenError('BALANCE_LIMIT', { balance: total, requested: input.points, limit: Number.MAX_SAFE_INTEGER }, 'points');
+      }
       const ref = `adjust:${input.idempotencyKey}`;
       let lotId: string | null = null;
       if (input.points > 0) {

@@ -1,3 +1,4 @@
+import { webcrypto } from 'node:crypto';
 import type { Database } from '@jifen/db';
 import { SignJWT, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import type { Kysely } from 'kysely';
@@ -94,6 +95,15 @@ export interface ShopperIdentity {
 export async function verifyShopperToken(db: Kysely<Database>, token: string, now: Date): Promise<ShopperIdentity> {
   if (token.length > SHOPPER_TOKEN_LENGTH_MAX) throw unauthorized(`the shopper token is longer than ${SHOPPER_TOKEN_LENGTH_MAX} characters`);
   if (!COMPACT_JWS.test(token)) throw unauthorized('the shopper token is not a signed JWT (header.payload.signature)');
+  const known = verifiedTokens.get(token);
+  if (known !== undefined) {
+    const merchant = await getMerchant(db, known.merchantId);
+    if (merchant !== null && merchant.widgetSecret === known.widgetSecret && isWithinLifetime(known, now)) {
+      return { merchantId: merchant.merchantId, shopperId: known.shopperId, merchant };
+    }
+    // Expired, or the merchant's secret changed: verify afresh, which says precisely why it fails.
+    verifiedTokens.delete(token);
+  }
   let issuer: unknown;
   try {
     const header = decodeProtectedHeader(token);
@@ -109,7 +119,7 @@ export async function verifyShopperToken(db: Kysely<Database>, token: string, no
 
   let claims;
   try {
-    ({ payload: claims } = await jwtVerify(token, secretKey(merchant.widgetSecret), {
+    ({ payload: claims } = await jwtVerify(token, await verificationKey(merchant.widgetSecret), {
       algorithms: [SHOPPER_TOKEN_ALGORITHM],
       issuer: merchant.merchantId,
       audience: SHOPPER_TOKEN_AUDIENCE,
@@ -127,7 +137,34 @@ export async function verifyShopperToken(db: Kysely<Database>, token: string, no
   if (exp! - iat! > SHOPPER_TOKEN_TTL_SECONDS_MAX) {
     throw unauthorized(`the shopper token lives longer than ${SHOPPER_TOKEN_TTL_SECONDS_MAX / 60} minutes (exp − iat)`);
   }
+  if (verifiedTokens.size >= VERIFIED_TOKENS_MAX) verifiedTokens.clear();
+  verifiedTokens.set(token, { merchantId: merchant.merchantId, shopperId: sub, widgetSecret: merchant.widgetSecret, issuedAt: iat!, expiresAt: exp! });
   return { merchantId: merchant.merchantId, shopperId: sub, merchant };
+}
+
+/**
+ * Tokens whose signature and claims were verified, by their exact text: a widget sends one token
+ * for up to its whole lifetime (every quote while the slider moves), and the HMAC through WebCrypto
+ * costs more than the rest of a quote's checks. A hit still re-reads the merchant (its secret must
+ * be the one that verified the token) and re-checks the lifetime against `now` as jose does; any
+ * other token — one character changed — is a miss and is verified in full.
+ */
+interface VerifiedToken {
+  merchantId: string;
+  shopperId: string;
+  widgetSecret: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+const verifiedTokens = new Map<string, VerifiedToken>();
+const VERIFIED_TOKENS_MAX = 10_000;
+
+/** jose's `exp`, `iat` and `maxTokenAge` checks, with the same tolerance, at `now`. */
+function isWithinLifetime(token: VerifiedToken, now: Date): boolean {
+  const at = Math.floor(now.getTime() / 1000);
+  const tolerance = SHOPPER_TOKEN_CLOCK_TOLERANCE_SECONDS;
+  return token.expiresAt > at - tolerance && token.issuedAt <= at + tolerance && at - token.issuedAt - tolerance <= SHOPPER_TOKEN_TTL_SECONDS_MAX;
 }
 
 /** The merchant an API key belongs to; UNAUTHORIZED for an unknown or revoked key. */
@@ -168,6 +205,22 @@ function unauthorized(detail: string): JifenError {
 }
 
 const encoder = new TextEncoder();
+
+// Importing raw bytes as an HMAC key costs about as much as the verification itself, on every call:
+// each widget secret is imported once (a process sees few merchants; the map is bounded anyway).
+const verificationKeys = new Map<string, Promise<webcrypto.CryptoKey>>();
+const VERIFICATION_KEYS_MAX = 10_000;
+
+function verificationKey(widgetSecret: string): Promise<webcrypto.CryptoKey> {
+  let key = verificationKeys.get(widgetSecret);
+  if (key === undefined) {
+    if (verificationKeys.size >= VERIFICATION_KEYS_MAX) verificationKeys.clear();
+    key = webcrypto.subtle.importKey('raw', secretKey(widgetSecret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+    verificationKeys.set(widgetSecret, key);
+    key.catch(() => verificationKeys.delete(widgetSecret));
+  }
+  return key;
+}
 
 function secretKey(widgetSecret: string): Uint8Array {
   return encoder.encode(widgetSecret);

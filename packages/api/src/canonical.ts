@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 
 /**
  * The canonical encoding hashed by the journal chain and by idempotency records: JSON with object keys
@@ -6,32 +6,62 @@ import { createHash, randomBytes } from 'node:crypto';
  * Two payloads that mean the same encode to the same bytes, whatever order their keys arrived in.
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(canonicalize(value));
+  // Written out directly rather than by sorting copies of every object for JSON.stringify: every
+  // write encodes its request, and every journal entry its detail, on the ledger's hot path.
+  const encoded = encode(value);
+  if (encoded === undefined) throw new Error('jifen invariant: cannot encode a undefined canonically');
+  return encoded;
 }
 
-function canonicalize(value: unknown): unknown {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
-  if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) throw new Error('jifen invariant: canonical values are safe integers');
-    return value;
+/** The canonical text of a value; undefined for `undefined` (left out of objects, null in arrays, as JSON does). */
+function encode(value: unknown): string | undefined {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isSafeInteger(value)) throw new Error('jifen invariant: canonical values are safe integers');
+      return JSON.stringify(value);
+    case 'undefined':
+      return undefined;
+    case 'object': {
+      if (Array.isArray(value)) return `[${value.map((item) => encode(item) ?? 'null').join(',')}]`;
+      const object = value as Record<string, unknown>;
+      const keys = Object.keys(object).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      let text = '';
+      for (const key of keys) {
+        const item = encode(object[key]);
+        if (item === undefined) continue;
+        text += `${text === '' ? '' : ','}${JSON.stringify(key)}:${item}`;
+      }
+      return `{${text}}`;
+    }
+    default:
+      throw new Error(`jifen invariant: cannot encode a ${typeof value} canonically`);
   }
-  if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : canonicalize(item)));
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return Object.fromEntries(entries.map(([key, item]) => [key, canonicalize(item)]));
-  }
-  throw new Error(`jifen invariant: cannot encode a ${typeof value} canonically`);
 }
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+// Asking the system for a few random bytes at a time costs a call each; the ids come from a pool
+// refilled 4 KiB at a time (the same cryptographic source, as Node's own randomUUID does).
+const RANDOM_POOL_BYTES = 4_096;
+const randomPool = Buffer.alloc(RANDOM_POOL_BYTES);
+let randomPoolUsed = RANDOM_POOL_BYTES;
+
 /** An unguessable URL-safe id (128 bits by default) for lots, holds, outbox rows and coupon codes. */
 export function randomId(bytes = 16): string {
-  return randomBytes(bytes).toString('base64url');
+  if (bytes > RANDOM_POOL_BYTES) return randomBytes(bytes).toString('base64url');
+  if (randomPoolUsed + bytes > RANDOM_POOL_BYTES) {
+    randomFillSync(randomPool);
+    randomPoolUsed = 0;
+  }
+  const id = randomPool.toString('base64url', randomPoolUsed, randomPoolUsed + bytes);
+  randomPoolUsed += bytes;
+  return id;
 }
 
 /** The first top-level field whose canonical value differs between two requests (for CONFLICT messages). */

@@ -1,4 +1,4 @@
-import type { Database } from '@jifen/db';
+import { type Database, prepareQuery } from '@jifen/db';
 import {
   type PoolState,
   type Program,
@@ -150,8 +150,11 @@ export async function redemptionQuoteFor(
 }
 
 /** The merchant's pool as it stands (all zero for fixed-value programs, whose value ignores it). */
+// Read on every quote (a fixed-value program's pool is empty, but the point value takes it): prepared once.
+const readPoolState = prepareQuery((db, key: { merchantId: string }) => db.selectFrom('pool_state').select(['amount', 'supply']).where('merchant_id', '=', key.merchantId));
+
 export async function readPool(db: Kysely<Database>, merchantId: string): Promise<PoolState> {
-  const row = await db.selectFrom('pool_state').select(['amount', 'supply']).where('merchant_id', '=', merchantId).executeTakeFirst();
+  const row = await readPoolState.executeTakeFirst(db, { merchantId });
   return { amount: minor(Number(row?.amount ?? 0)), supply: pointUnits(Number(row?.supply ?? 0)) };
 }
 

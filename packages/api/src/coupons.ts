@@ -17,6 +17,7 @@ import { type Kysely, sql } from 'kysely';
 import { allocateSpendable, consumeLots, createLot, lockShopper, spendableLots } from './accounts';
 import { randomId } from './canonical';
 import { JifenError, invalid } from './errors';
+import { idempotent } from './idempotency';
 import type { JournalEntryInput } from './journal';
 import type { Ledger, WriteContext } from './ledger';
 import { getProgram } from './merchants';
@@ -57,7 +58,7 @@ export async function upsertTemplate(ledger: Ledger, input: { merchantId: string
     throw new JifenError(
       'INVALID_TEMPLATE',
       { summary: parsed.error.issues.map((issue) => issue.message.en).join('; '), issues: parsed.error.issues },
-      first ? `template.${first.path}` : 'template',
+      first && first.path !== '(program)' ? `template.${first.path}` : 'template',
     );
   }
   const template = parsed.value;
@@ -84,6 +85,8 @@ export async function upsertTemplate(ledger: Ledger, input: { merchantId: string
         .execute();
       return templateView({ merchant_id: input.merchantId, template_id: template.id, issued: 0, created_at: at, ...columns });
     }
+    // The same template again changes nothing: a replay answers as the first upsert did.
+    if (existing.config === columns.config) return templateView(existing);
     const issued = Number(existing.issued);
     if (template.stock !== null && template.stock < issued) {
       throw new JifenError('STOCK_BELOW_ISSUED', { stock: template.stock, issued }, 'template.stock');
@@ -210,7 +213,8 @@ export async function exchangeCoupon(ledger: Ledger, input: ExchangeInput): Prom
       if (replay.template_id !== input.templateId) {
         throw new JifenError('IDEMPOTENCY_CONFLICT', { scope: 'coupon exchange', key: input.idempotencyKey, field: 'templateId' }, 'templateId');
       }
-      return couponView(replay, tx.now);
+      // A replay answers with the first result (SPEC §5): the coupon as it was issued, whatever became of it since.
+      return couponView({ ...replay, status: 'issued', order_id: null, redeemed_at: null }, new Date(Number(replay.issued_at)));
     }
     const row = await tx.db
       .selectFrom('coupon_templates')
@@ -374,12 +378,16 @@ export async function redeemCoupon(
       .where('code', '=', input.code)
       .executeTakeFirst();
     if (!row || (input.shopperId !== undefined && row.shopper_id !== input.shopperId)) throw new JifenError('NOT_FOUND', { what: 'coupon' }, 'code');
-    const redeemed = await redeemCodes(
-      tx,
-      { merchantId: input.merchantId, shopperId: row.shopper_id, orderId: input.orderId, codes: [input.code], orderAmount: input.orderAmount, shipping: input.shipping ?? 0, program },
-      'code',
-    );
-    return { code: input.code, orderId: input.orderId, discount: redeemed.discount, status: 'redeemed' as const };
+    // Idempotent on (code, order) — ids never hold a space: a replay returns the first discount; other amounts are a CONFLICT naming them.
+    const request = { orderAmount: input.orderAmount, shipping: input.shipping ?? 0 };
+    return idempotent(tx, { merchantId: input.merchantId, scope: 'coupon.redeem', key: `${input.code} ${input.orderId}`, request }, async () => {
+      const redeemed = await redeemCodes(
+        tx,
+        { merchantId: input.merchantId, shopperId: row.shopper_id, orderId: input.orderId, codes: [input.code], orderAmount: input.orderAmount, shipping: input.shipping ?? 0, program },
+        'code',
+      );
+      return { code: input.code, orderId: input.orderId, discount: redeemed.discount, status: 'redeemed' as const };
+    });
   });
 }
 

@@ -50,6 +50,8 @@ const categories: Record<string, ErrorCategory> = {
   ORDER_ALREADY_COMPLETED: 'CONFLICT',
   HOLD_NOT_ACTIVE: 'CONFLICT',
   ALREADY_CHECKED_IN: 'CONFLICT',
+  // The referral is recorded once per shopper: another referrer for the same shopper conflicts with it.
+  REFERRER_ALREADY_SET: 'CONFLICT',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   RATE_LIMITED: 'TOO_MANY_REQUESTS',
 };

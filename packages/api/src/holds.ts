@@ -77,7 +77,8 @@ export async function reserveHold(ledger: Ledger, input: ReserveHoldInput): Prom
         const field = firstDifferentField(place.detail.request, request) ?? 'checkoutId';
         throw new JifenError('IDEMPOTENCY_CONFLICT', { scope: 'checkout', key: input.checkoutId, field }, field);
       }
-      return holdView(existing, place.detail.cashDue);
+      // A replay answers with the first result (SPEC §5), whatever became of the hold since.
+      return holdView({ ...existing, status: 'held' }, place.detail.cashDue);
     }
 
     const couponDiscount =

@@ -1,3 +1,4 @@
+import { prepareQuery } from '@jifen/db';
 import { JifenError } from './errors';
 import { canonicalJson, firstDifferentField, sha256Hex } from './canonical';
 import type { WriteContext } from './ledger';
@@ -16,26 +17,11 @@ export async function idempotent<Result>(
 ): Promise<Result> {
   const requestJson = canonicalJson(claim.request);
   const requestHash = sha256Hex(requestJson);
-  const inserted = await tx.db
-    .insertInto('idempotency')
-    .values({
-      merchant_id: claim.merchantId,
-      scope: claim.scope,
-      key: claim.key,
-      request_hash: requestHash,
-      response: canonicalJson({ request: claim.request, result: null }),
-      created_at: tx.now.getTime(),
-    })
-    .onConflict((conflict) => conflict.columns(['merchant_id', 'scope', 'key']).doNothing())
-    .executeTakeFirst();
-  if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) {
-    const existing = await tx.db
-      .selectFrom('idempotency')
-      .select(['request_hash', 'response'])
-      .where('merchant_id', '=', claim.merchantId)
-      .where('scope', '=', claim.scope)
-      .where('key', '=', claim.key)
-      .executeTakeFirstOrThrow();
+  const record = { merchantId: claim.merchantId, scope: claim.scope, key: claim.key };
+  const claimed = await claimRecord.executeWrite(tx.db, { ...record, requestHash, response: storedResponse(requestJson, 'null'), createdAt: tx.now.getTime() });
+  if (claimed === 0) {
+    const existing = await readRecord.executeTakeFirst(tx.db, record);
+    if (!existing) throw new Error('jifen invariant: a claim that did not insert found its record');
     const stored = JSON.parse(existing.response) as { request: Record<string, unknown>; result: Result };
     if (existing.request_hash !== requestHash) {
       const field = firstDifferentField(stored.request, claim.request) ?? 'payload';
@@ -44,12 +30,33 @@ export async function idempotent<Result>(
     return stored.result;
   }
   const result = await work();
-  await tx.db
-    .updateTable('idempotency')
-    .set({ response: canonicalJson({ request: claim.request, result }) })
-    .where('merchant_id', '=', claim.merchantId)
-    .where('scope', '=', claim.scope)
-    .where('key', '=', claim.key)
-    .execute();
-  return result;
+  const resultJson = result === undefined ? undefined : canonicalJson(result);
+  await storeResult.executeWrite(tx.db, { ...record, response: storedResponse(requestJson, resultJson) });
+  // The first answer is the stored one (canonical key order), so a replay answers with the same bytes.
+  return resultJson === undefined ? result : (JSON.parse(resultJson) as Result);
 }
+
+/**
+ * `canonicalJson({ request, result })` from the parts already encoded: "request" sorts before
+ * "result", so the concatenation is the canonical encoding itself, byte for byte (an undefined
+ * result is left out, as canonicalJson leaves out undefined fields).
+ */
+function storedResponse(requestJson: string, resultJson: string | undefined): string {
+  return resultJson === undefined ? `{"request":${requestJson}}` : `{"request":${requestJson},"result":${resultJson}}`;
+}
+
+const claimRecord = prepareQuery(
+  (db, claim: { merchantId: string; scope: string; key: string; requestHash: string; response: string; createdAt: number }) =>
+    db
+      .insertInto('idempotency')
+      .values({ merchant_id: claim.merchantId, scope: claim.scope, key: claim.key, request_hash: claim.requestHash, response: claim.response, created_at: claim.createdAt })
+      .onConflict((conflict) => conflict.columns(['merchant_id', 'scope', 'key']).doNothing()),
+);
+
+const readRecord = prepareQuery((db, record: { merchantId: string; scope: string; key: string }) =>
+  db.selectFrom('idempotency').select(['request_hash', 'response']).where('merchant_id', '=', record.merchantId).where('scope', '=', record.scope).where('key', '=', record.key),
+);
+
+const storeResult = prepareQuery((db, record: { merchantId: string; scope: string; key: string; response: string }) =>
+  db.updateTable('idempotency').set({ response: record.response }).where('merchant_id', '=', record.merchantId).where('scope', '=', record.scope).where('key', '=', record.key),
+);

@@ -23,3 +23,4 @@ export * from './shoppers';
 export * from './adjustments';
 export * from './pending';
 export type { AppliedEvent, OrderEventKind, OrderEventWaiting } from './order-events';
+export * from './expiry-schedule';

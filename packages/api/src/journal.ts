@@ -1,4 +1,4 @@
-import type { Database, JifenDialect } from '@jifen/db';
+import { type Database, insertMany, prepareLockingRead, prepareQuery } from '@jifen/db';
 import type { Kysely } from 'kysely';
 import { canonicalJson, sha256Hex } from './canonical';
 
@@ -64,27 +64,105 @@ export interface JournalEntry extends Required<Omit<JournalEntryInput, 'detail'>
 
 /** The fields a hash covers, in canonical form. Changing this breaks every existing chain. */
 export function entryHash(prevHash: string, entry: Omit<JournalEntry, 'prevHash' | 'hash'>): string {
-  const body = canonicalJson({
-    merchantId: entry.merchantId,
-    seq: entry.seq,
-    shopperId: entry.shopperId,
-    kind: entry.kind,
-    points: entry.points,
-    amount: entry.amount,
-    ref: entry.ref,
-    lotId: entry.lotId,
-    compensates: entry.compensates,
-    programVersion: entry.programVersion,
-    detail: entry.detail,
-    createdAt: entry.createdAt,
-  });
-  return sha256Hex(`${prevHash}\n${body}`);
+  return sha256Hex(`${prevHash}\n${hashedBody(entry, canonicalJson(entry.detail))}`);
+}
+
+/**
+ * `canonicalJson` of the hashed fields, byte for byte, written out directly: the keys in canonical
+ * (sorted) order around the detail's own encoding. A sweep journals thousands of entries at once;
+ * this way each detail is encoded once (the row stores the same text) and no object is built to be
+ * sorted. A field that is not a plain value falls back to `canonicalJson` itself.
+ */
+function hashedBody(entry: Omit<JournalEntry, 'prevHash' | 'hash'>, detailJson: string): string {
+  const amount = canonicalScalar(entry.amount);
+  const compensates = canonicalScalar(entry.compensates);
+  const createdAt = canonicalScalar(entry.createdAt);
+  const kind = canonicalScalar(entry.kind);
+  const lotId = canonicalScalar(entry.lotId);
+  const merchantId = canonicalScalar(entry.merchantId);
+  const points = canonicalScalar(entry.points);
+  const programVersion = canonicalScalar(entry.programVersion);
+  const ref = canonicalScalar(entry.ref);
+  const seq = canonicalScalar(entry.seq);
+  const shopperId = canonicalScalar(entry.shopperId);
+  const fields = [amount, compensates, createdAt, kind, lotId, merchantId, points, programVersion, ref, seq, shopperId];
+  if (fields.some((field) => field === undefined)) {
+    return canonicalJson({
+      merchantId: entry.merchantId,
+      seq: entry.seq,
+      shopperId: entry.shopperId,
+      kind: entry.kind,
+      points: entry.points,
+      amount: entry.amount,
+      ref: entry.ref,
+      lotId: entry.lotId,
+      compensates: entry.compensates,
+      programVersion: entry.programVersion,
+      detail: entry.detail,
+      createdAt: entry.createdAt,
+    });
+  }
+  return `{"amount":${amount},"compensates":${compensates},"createdAt":${createdAt},"detail":${detailJson},"kind":${kind},"lotId":${lotId},"merchantId":${merchantId},"points":${points},"programVersion":${programVersion},"ref":${ref},"seq":${seq},"shopperId":${shopperId}}`;
+}
+
+/** A value as `canonicalJson` encodes it, or undefined when it is not null, a string, a boolean or a number. */
+function canonicalScalar(value: unknown): string | undefined {
+  if (value === null) return 'null';
+  if (typeof value === 'string' || typeof value === 'boolean') return JSON.stringify(value);
+  if (typeof value === 'number') return canonicalJson(value);
+  return undefined;
 }
 
 interface Head {
   seq: number;
   hash: string;
   dirty: boolean;
+}
+
+const readHead = prepareLockingRead((db, head: { merchantId: string }) => db.selectFrom('journal_heads').select(['seq', 'hash']).where('merchant_id', '=', head.merchantId));
+
+const writeHead = prepareQuery((db, head: { merchantId: string; seq: number; hash: string }) =>
+  db.updateTable('journal_heads').set({ seq: head.seq, hash: head.hash }).where('merchant_id', '=', head.merchantId),
+);
+
+/**
+ * The chain heads a transaction has read and moved, written back once just before it commits. A
+ * group-commit batch shares one across its writes — one head read and one head write per batch
+ * rather than per write — and a write rolled back to its savepoint returns the heads to their mark.
+ */
+export class JournalHeads {
+  private readonly heads = new Map<string, Head>();
+
+  /** The merchant's head, read (and on Postgres locked) the first time this transaction needs it. */
+  async lock(db: Kysely<Database>, merchantId: string): Promise<Head> {
+    const cached = this.heads.get(merchantId);
+    if (cached) return cached;
+    // FOR UPDATE on Postgres; SQLite's BEGIN IMMEDIATE already made this transaction the only writer.
+    const row = await readHead.executeTakeFirst(db, { merchantId });
+    if (!row) throw new Error('jifen invariant: every merchant has a journal head');
+    const head = { seq: Number(row.seq), hash: row.hash, dirty: false };
+    this.heads.set(merchantId, head);
+    return head;
+  }
+
+  /** Where the heads are now, to return to if the write that follows is rolled back. */
+  mark(): ReadonlyMap<string, Head> {
+    return new Map([...this.heads].map(([merchantId, head]) => [merchantId, { ...head }]));
+  }
+
+  rewind(mark: ReadonlyMap<string, Head>): void {
+    this.heads.clear();
+    for (const [merchantId, head] of mark) this.heads.set(merchantId, { ...head });
+  }
+
+  /** Writes every moved head back. */
+  async write(db: Kysely<Database>): Promise<void> {
+    for (const [merchantId, head] of this.heads) {
+      if (!head.dirty) continue;
+      await writeHead.executeWrite(db, { merchantId, seq: head.seq, hash: head.hash });
+      head.dirty = false;
+    }
+  }
 }
 
 /**
@@ -94,12 +172,10 @@ interface Head {
  * heads back; the ledger calls it before commit.
  */
 export class JournalWriter {
-  private readonly heads = new Map<string, Head>();
-
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly dialect: JifenDialect,
     private readonly now: Date,
+    private readonly heads: JournalHeads = new JournalHeads(),
   ) {}
 
   async append(merchantId: string, input: JournalEntryInput): Promise<JournalEntry> {
@@ -110,8 +186,9 @@ export class JournalWriter {
   /** Appends in order, inserting in chunks (the sweep journals thousands of expiries at once). */
   async appendMany(merchantId: string, inputs: readonly JournalEntryInput[]): Promise<JournalEntry[]> {
     if (inputs.length === 0) return [];
-    const head = await this.lockHead(merchantId);
+    const head = await this.heads.lock(this.db, merchantId);
     const createdAt = this.now.getTime();
+    const rows: JournalRow[] = [];
     const entries: JournalEntry[] = inputs.map((input) => {
       const unsealed = {
         merchantId,
@@ -127,47 +204,28 @@ export class JournalWriter {
         detail: input.detail ?? {},
         createdAt,
       };
-      const hash = entryHash(head.hash, unsealed);
+      const detailJson = canonicalJson(unsealed.detail);
+      const hash = sha256Hex(`${head.hash}\n${hashedBody(unsealed, detailJson)}`);
       const entry = { ...unsealed, prevHash: head.hash, hash };
+      rows.push(toJournalRow(entry, detailJson));
       head.seq = entry.seq;
       head.hash = hash;
       return entry;
     });
     head.dirty = true;
-    // SQLite binds at most 32766 variables per statement; 13 columns a row → 1000 rows a chunk stays well within.
-    for (let start = 0; start < entries.length; start += 1000) {
-      await this.db
-        .insertInto('journal')
-        .values(entries.slice(start, start + 1000).map(toJournalRow))
-        .execute();
-    }
+    await insertMany(this.db, 'journal', rows);
     return entries;
   }
 
   /** Writes every touched head back. Called once, just before commit. */
   async finish(): Promise<void> {
-    for (const [merchantId, head] of this.heads) {
-      if (!head.dirty) continue;
-      await this.db.updateTable('journal_heads').set({ seq: head.seq, hash: head.hash }).where('merchant_id', '=', merchantId).execute();
-      head.dirty = false;
-    }
-  }
-
-  private async lockHead(merchantId: string): Promise<Head> {
-    const cached = this.heads.get(merchantId);
-    if (cached) return cached;
-    let query = this.db.selectFrom('journal_heads').select(['seq', 'hash']).where('merchant_id', '=', merchantId);
-    // SQLite has no FOR UPDATE; its BEGIN IMMEDIATE already made this transaction the only writer.
-    if (this.dialect === 'postgres') query = query.forUpdate();
-    const row = await query.executeTakeFirst();
-    if (!row) throw new Error('jifen invariant: every merchant has a journal head');
-    const head = { seq: Number(row.seq), hash: row.hash, dirty: false };
-    this.heads.set(merchantId, head);
-    return head;
+    await this.heads.write(this.db);
   }
 }
 
-function toJournalRow(entry: JournalEntry) {
+type JournalRow = ReturnType<typeof toJournalRow>;
+
+function toJournalRow(entry: JournalEntry, detailJson: string) {
   return {
     merchant_id: entry.merchantId,
     seq: entry.seq,
@@ -179,7 +237,7 @@ function toJournalRow(entry: JournalEntry) {
     lot_id: entry.lotId,
     compensates: entry.compensates,
     program_version: entry.programVersion,
-    detail: canonicalJson(entry.detail),
+    detail: detailJson,
     created_at: entry.createdAt,
     prev_hash: entry.prevHash,
     hash: entry.hash,

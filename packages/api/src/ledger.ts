@@ -1,6 +1,6 @@
 import { type Database, type JifenDb, type JifenDialect, isRetryableTransactionError } from '@jifen/db';
-import type { ControlledTransaction, Kysely, SelectQueryBuilder } from 'kysely';
-import { JournalWriter } from './journal';
+import { type ControlledTransaction, CompiledQuery, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { JournalHeads, JournalWriter } from './journal';
 
 /**
  * The ledger's one way to write (SPEC §4 "Concurrency"). Every service runs inside `ledger.write`,
@@ -23,6 +23,12 @@ export interface WriteContext {
   readonly journal: JournalWriter;
   /** `SELECT … FOR UPDATE` on Postgres; a plain select on SQLite, which already holds the write lock. */
   forUpdate<QB extends SelectQueryBuilder<Database, keyof Database, object>>(query: QB): QB;
+  /**
+   * True on SQLite, whose `BEGIN IMMEDIATE` made this transaction the only writer: nothing it read
+   * can change before it commits, so a statement that would only take row locks, or re-read rows
+   * under them, can be skipped. False on Postgres, where other writers run alongside.
+   */
+  readonly isOnlyWriter: boolean;
 }
 
 export interface LedgerOptions {
@@ -35,6 +41,12 @@ export interface LedgerOptions {
   /** Postgres attempts for a write that hits a serialization failure or deadlock. */
   retryAttempts?: number;
 }
+
+// Each grouped write runs in one savepoint, always of this name: the statements are built once
+// (Kysely's savepoint API builds and compiles them for every write).
+const SAVEPOINT = CompiledQuery.raw('savepoint write');
+const RELEASE_SAVEPOINT = CompiledQuery.raw('release savepoint write');
+const ROLLBACK_TO_SAVEPOINT = CompiledQuery.raw('rollback to savepoint write');
 
 interface QueuedWrite {
   work: (tx: WriteContext) => Promise<unknown>;
@@ -114,20 +126,24 @@ export class Ledger {
     let trx: ControlledTransaction<Database> | undefined;
     try {
       trx = await this.db.startTransaction().execute();
+      // The batch's writes share the chain heads: each write moves them in memory, a failed write
+      // rewinds them, and they are written back once, before the commit.
+      const heads = new JournalHeads();
       for (const item of batch) {
-        const savepoint = await trx.savepoint('write').execute();
+        await trx.executeQuery(SAVEPOINT);
+        const mark = heads.mark();
         try {
-          const tx = this.context(savepoint);
-          const value = await item.work(tx);
-          await tx.journal.finish();
-          await savepoint.releaseSavepoint('write').execute();
+          const value = await item.work(this.context(trx, heads));
+          await trx.executeQuery(RELEASE_SAVEPOINT);
           outcomes.push({ ok: true, value });
         } catch (error) {
-          await savepoint.rollbackToSavepoint('write').execute();
-          await savepoint.releaseSavepoint('write').execute();
+          heads.rewind(mark);
+          await trx.executeQuery(ROLLBACK_TO_SAVEPOINT);
+          await trx.executeQuery(RELEASE_SAVEPOINT);
           outcomes.push({ ok: false, error });
         }
       }
+      await heads.write(trx);
       await trx.commit().execute();
     } catch (error) {
       if (trx) await trx.rollback().execute().catch(() => undefined);
@@ -141,15 +157,16 @@ export class Ledger {
     });
   }
 
-  private context(db: Kysely<Database>): WriteContext {
+  private context(db: Kysely<Database>, heads?: JournalHeads): WriteContext {
     const now = this.clock();
     const dialect = this.dialect;
     return {
       db,
       dialect,
       now,
-      journal: new JournalWriter(db, dialect, now),
+      journal: new JournalWriter(db, now, heads),
       forUpdate: (query) => (dialect === 'postgres' ? query.forUpdate() : query) as typeof query,
+      isOnlyWriter: dialect === 'sqlite',
     };
   }
 }

@@ -1,4 +1,4 @@
-import type { Database } from '@jifen/db';
+import { type Database, prepareQuery } from '@jifen/db';
 import { type Program, type ProgramInput, parseProgram } from '@jifen/rules';
 import type { Kysely } from 'kysely';
 import { randomId, sha256Hex } from './canonical';
@@ -86,7 +86,10 @@ export async function revokeApiKey(ledger: Ledger, merchantId: string, keyId: st
       .where('id', '=', keyId)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) throw new JifenError('NOT_FOUND', { what: 'active API key' }, 'keyId');
+    if (Number(result.numUpdatedRows) > 0) return;
+    // Revoking is idempotent on the key id: a replay of a revocation that happened answers the same.
+    const revoked = await tx.db.selectFrom('api_keys').select('id').where('merchant_id', '=', merchantId).where('id', '=', keyId).executeTakeFirst();
+    if (!revoked) throw new JifenError('NOT_FOUND', { what: 'API key' }, 'keyId');
   });
 }
 
@@ -109,8 +112,11 @@ export interface MerchantSettings {
   programVersion: number;
 }
 
+// Every shopper call reads its merchant (the token's secret, the storefront origins): prepared once.
+const readMerchant = prepareQuery((db, key: { merchantId: string }) => db.selectFrom('merchants').selectAll().where('id', '=', key.merchantId));
+
 export async function getMerchant(db: Kysely<Database>, merchantId: string): Promise<MerchantSettings | null> {
-  const row = await db.selectFrom('merchants').selectAll().where('id', '=', merchantId).executeTakeFirst();
+  const row = await readMerchant.executeTakeFirst(db, { merchantId });
   if (!row) return null;
   return {
     merchantId: row.id,
@@ -132,26 +138,37 @@ export interface VersionedProgram {
 // program, so the cache is keyed by the text itself and can never serve another database's version.
 const parsedPrograms = new Map<string, Program>();
 
+const readCurrentProgram = prepareQuery((db, key: { merchantId: string }) =>
+  db
+    .selectFrom('merchants')
+    .leftJoin('program_versions', (join) => join.onRef('program_versions.merchant_id', '=', 'merchants.id').onRef('program_versions.version', '=', 'merchants.program_version'))
+    .select(['merchants.program_version as version', 'program_versions.config'])
+    .where('merchants.id', '=', key.merchantId),
+);
+
+const readProgramVersion = prepareQuery((db, key: { merchantId: string; version: number }) =>
+  db.selectFrom('program_versions').select('config').where('merchant_id', '=', key.merchantId).where('version', '=', key.version),
+);
+
 /** The merchant's current program (or a given version of it). */
 export async function getProgram(db: Kysely<Database>, merchantId: string, version?: number): Promise<VersionedProgram> {
   let wanted = version;
+  let config: string | null | undefined;
   if (wanted === undefined) {
-    const merchant = await db.selectFrom('merchants').select('program_version').where('id', '=', merchantId).executeTakeFirst();
-    if (!merchant) throw new JifenError('NOT_FOUND', { what: 'merchant' }, 'merchantId');
-    wanted = Number(merchant.program_version);
+    // Every write starts here: the current version and its config in one statement.
+    const current = await readCurrentProgram.executeTakeFirst(db, { merchantId });
+    if (!current) throw new JifenError('NOT_FOUND', { what: 'merchant' }, 'merchantId');
+    wanted = Number(current.version);
+    config = current.config;
+  } else {
+    config = (await readProgramVersion.executeTakeFirst(db, { merchantId, version: wanted }))?.config;
   }
-  const row = await db
-    .selectFrom('program_versions')
-    .select('config')
-    .where('merchant_id', '=', merchantId)
-    .where('version', '=', wanted)
-    .executeTakeFirst();
-  if (!row) throw new JifenError('NOT_FOUND', { what: 'program version' }, 'version');
-  let program = parsedPrograms.get(row.config);
+  if (config === null || config === undefined) throw new JifenError('NOT_FOUND', { what: 'program version' }, 'version');
+  let program = parsedPrograms.get(config);
   if (!program) {
-    program = validProgram(JSON.parse(row.config));
+    program = validProgram(JSON.parse(config));
     if (parsedPrograms.size > 1000) parsedPrograms.clear();
-    parsedPrograms.set(row.config, program);
+    parsedPrograms.set(config, program);
   }
   return { version: wanted, program };
 }
@@ -185,6 +202,7 @@ function validProgram(input: unknown): Program {
   throw new JifenError(
     'INVALID_PROGRAM',
     { summary: parsed.error.issues.map((issue) => issue.message.en).join('; '), issues: parsed.error.issues },
-    first ? `program.${first.path}` : 'program',
+    // The rules label an issue with the program as a whole '(program)': the field is then `program` itself.
+    first && first.path !== '(program)' ? `program.${first.path}` : 'program',
   );
 }

@@ -1,3 +1,4 @@
+import { prepareLockingRead, prepareQuery } from '@jifen/db';
 import { canonicalJson, firstDifferentField, sha256Hex } from './canonical';
 import { JifenError } from './errors';
 import type { WriteContext } from './ledger';
@@ -44,29 +45,30 @@ const KEY_ROW_KIND = 'order';
  * that is not there, so without this a `completed` could find no order and store itself as waiting
  * while a concurrent `paid`, not yet committed, has already read the waiting events and missed it.
  * Both take the lock of one key row per order first. SQLite needs nothing: `BEGIN IMMEDIATE` already
- * makes each write the only writer.
+ * makes each write the only writer. `isFirstEvent`: this write created the key, so no event of the
+ * order came before it (always false on SQLite, which keeps no key).
  */
-export async function lockOrderKey(tx: WriteContext, merchantId: string, orderId: string): Promise<void> {
-  if (tx.dialect !== 'postgres') return;
+export async function lockOrderKey(tx: WriteContext, merchantId: string, orderId: string): Promise<{ isFirstEvent: boolean }> {
+  if (tx.dialect !== 'postgres') return { isFirstEvent: false };
   const at = tx.now.getTime();
-  await tx.db
-    .insertInto('order_events')
-    .values({
-      merchant_id: merchantId,
-      event_id: `${KEY_ROW_KIND}:${orderId}`,
-      order_id: orderId,
-      kind: KEY_ROW_KIND,
-      payload: '{}',
-      payload_hash: '',
-      received_at: at,
-      applied_at: at,
-    })
-    .onConflict((conflict) => conflict.columns(['merchant_id', 'event_id']).doNothing())
-    .execute();
-  await tx
-    .forUpdate(tx.db.selectFrom('order_events').select('event_id').where('merchant_id', '=', merchantId).where('event_id', '=', `${KEY_ROW_KIND}:${orderId}`))
-    .executeTakeFirst();
+  const key = { merchantId, eventId: `${KEY_ROW_KIND}:${orderId}` };
+  const inserted = await insertKeyRow.executeWrite(tx.db, { ...key, orderId, at });
+  // A row this transaction inserted is already its own until commit; only an existing one needs the lock.
+  if (inserted > 0) return { isFirstEvent: true };
+  await lockKeyRow.execute(tx.db, key);
+  return { isFirstEvent: false };
 }
+
+const insertKeyRow = prepareQuery((db, key: { merchantId: string; eventId: string; orderId: string; at: number }) =>
+  db
+    .insertInto('order_events')
+    .values({ merchant_id: key.merchantId, event_id: key.eventId, order_id: key.orderId, kind: KEY_ROW_KIND, payload: '{}', payload_hash: '', received_at: key.at, applied_at: key.at })
+    .onConflict((conflict) => conflict.columns(['merchant_id', 'event_id']).doNothing()),
+);
+
+const lockKeyRow = prepareLockingRead((db, key: { merchantId: string; eventId: string }) =>
+  db.selectFrom('order_events').select('event_id').where('merchant_id', '=', key.merchantId).where('event_id', '=', key.eventId),
+);
 
 /**
  * Stores an event for an order not yet paid. A replay with the same payload stores nothing; a
@@ -114,17 +116,20 @@ export async function storeWaitingEvent(
   }
 }
 
-/** The order's events still waiting, in arrival order (ties by id, so the order is stable). */
-export async function waitingEvents(tx: WriteContext, merchantId: string, orderId: string): Promise<WaitingEvent[]> {
-  const rows = await tx.db
+const readWaitingEvents = prepareQuery((db, key: { merchantId: string; orderId: string }) =>
+  db
     .selectFrom('order_events')
     .select(['event_id', 'kind', 'payload'])
-    .where('merchant_id', '=', merchantId)
-    .where('order_id', '=', orderId)
+    .where('merchant_id', '=', key.merchantId)
+    .where('order_id', '=', key.orderId)
     .where('applied_at', 'is', null)
     .orderBy('received_at')
-    .orderBy('event_id')
-    .execute();
+    .orderBy('event_id'),
+);
+
+/** The order's events still waiting, in arrival order (ties by id, so the order is stable). */
+export async function waitingEvents(tx: WriteContext, merchantId: string, orderId: string): Promise<WaitingEvent[]> {
+  const rows = await readWaitingEvents.execute(tx.db, { merchantId, orderId });
   return rows
     .filter((row) => row.kind !== KEY_ROW_KIND)
     .map((row) => ({ eventId: row.event_id, kind: row.kind as OrderEventKind, payload: JSON.parse(row.payload) as Record<string, unknown> }));

@@ -1,4 +1,4 @@
-import type { EarnedStatus, LotRow, OrderRow, OrderStatus } from '@jifen/db';
+import { type EarnedStatus, type LotRow, type OrderRow, type OrderStatus, prepareLockingRead, prepareQuery } from '@jifen/db';
 import {
   type Clawback,
   type Earning,
@@ -31,7 +31,7 @@ import {
   toSafeNumber,
 } from '@jifen/rules';
 import { sql } from 'kysely';
-import { type ShopperAccount, changeBalances, consumeLots, createLot, lockShopper, spendableLots } from './accounts';
+import { type ShopperAccount, changeBalances, consumeLots, createLot, insertLot, lockShopper, spendableLots } from './accounts';
 import { canonicalJson, sha256Hex } from './canonical';
 import { lockReferralInviter, lowestTierId, rewardReferralInTx, rulesRefusal, type ReferralReward } from './behaviours';
 import { redeemCouponsInTx } from './coupons';
@@ -172,9 +172,10 @@ async function payOrder(tx: WriteContext, input: OrderPaidInput, context: { prog
   const tax = input.tax ?? 0;
   const items = input.items ?? [];
 
-  await lockOrderKey(tx, merchantId, orderId);
+  const key = await lockOrderKey(tx, merchantId, orderId);
   const shopper = await lockShopper(tx, merchantId, shopperId, lowestTierId(program));
-  const waiting = await waitingEvents(tx, merchantId, orderId);
+  // Every event that waits for an order takes its key first, so nothing can wait for an order whose key is new.
+  const waiting = key.isFirstEvent ? [] : await waitingEvents(tx, merchantId, orderId);
   // A waiting `completed` may reward a referral and, in pool mode, mint: take those locks now, in the
   // order every other write takes them (shoppers, pool, budget, journal head), so none waits in a cycle.
   if (waiting.some((event) => event.kind === 'completed')) {
@@ -209,7 +210,8 @@ async function payOrder(tx: WriteContext, input: OrderPaidInput, context: { prog
       segment,
       at: paidAt,
       order: earningOrder,
-      earnedTodayPoints: await earnedOnDay(tx, merchantId, shopperId, day),
+      // Only the daily cap reads today's earnings: without one, the count need not be read.
+      earnedTodayPoints: program.earning.dailyCapPoints === null ? 0 : await earnedOnDay(tx, merchantId, shopperId, day),
       paidThisMonth: budget.gmv + input.amount,
       issuedThisMonth: budget.issuedValue,
     });
@@ -222,7 +224,8 @@ async function payOrder(tx: WriteContext, input: OrderPaidInput, context: { prog
 
   let lotId: string | null = null;
   if (netting.credited > 0) {
-    lotId = await createLot(tx, {
+    // The lot's points reach the shopper's sums in the one shopper update below.
+    lotId = await insertLot(tx, {
       merchantId,
       shopperId,
       source: 'order',
@@ -235,9 +238,8 @@ async function payOrder(tx: WriteContext, input: OrderPaidInput, context: { prog
       expiresAt: expiryFor(program.expiry, paidAt, program.timeZone),
     });
   }
-  if (netting.settled > 0) await changeBalances(tx, merchantId, shopperId, { debt: -netting.settled });
-  if (points > 0) await addEarnedOnDay(tx, merchantId, shopperId, day, points);
-  await chargeBudget(tx, merchantId, month, { gmv: input.amount, issuedValue: earning?.budgetCharge ?? 0, shortfallValue: earning?.shortfall.value ?? 0 });
+  if (points > 0) await addEarnedOnDay.executeWrite(tx.db, { merchantId, shopperId, day, points });
+  await chargeBudget.executeWrite(tx.db, { merchantId, month, gmv: input.amount, issuedValue: earning?.budgetCharge ?? 0, shortfallValue: earning?.shortfall.value ?? 0 });
   if (earning?.budgetReached) {
     await enqueue(tx, {
       merchantId,
@@ -248,47 +250,36 @@ async function payOrder(tx: WriteContext, input: OrderPaidInput, context: { prog
   }
   const earnedStatus: EarnedStatus = lotId === null ? 'none' : isAvailableNow ? 'available' : 'pending';
 
-  await tx.db
-    .insertInto('orders')
-    .values({
-      merchant_id: merchantId,
-      order_id: orderId,
-      shopper_id: shopperId,
-      status: 'paid',
-      amount: input.amount,
-      currency: input.currency,
-      items: JSON.stringify(items),
-      shipping,
-      tax,
-      coupon_codes: JSON.stringify(couponCodes),
-      hold_id: input.holdId ?? null,
-      paid_at: paidAt.getTime(),
-      completed_at: null,
-      cancelled_at: null,
-      eligible_amount: eligible,
-      earned_points: points,
-      earned_status: earnedStatus,
-      points_paid: captured?.points ?? 0,
-      points_paid_value: captured?.value ?? 0,
-      refunded_amount: 0,
-      clawed_back: 0,
-      restored_points: 0,
-      pool_contribution: 0,
-      minted: 0,
-      program_version: version,
-      payload_hash: context.payloadHash,
-    })
-    .execute();
-  await tx.db
-    .updateTable('shoppers')
-    .set({
-      first_paid_at: shopper.firstPaidAt === null ? paidAt.getTime() : Math.min(shopper.firstPaidAt, paidAt.getTime()),
-      tier_id: tiers.after.tierId,
-      tier_confirmed_at: tiers.after.confirmedAt,
-    })
-    .where('merchant_id', '=', merchantId)
-    .where('shopper_id', '=', shopperId)
-    .execute();
+  await insertPaidOrder.executeWrite(tx.db, {
+    merchantId,
+    orderId,
+    shopperId,
+    amount: input.amount,
+    currency: input.currency,
+    items: JSON.stringify(items),
+    shipping,
+    tax,
+    couponCodes: JSON.stringify(couponCodes),
+    holdId: input.holdId ?? null,
+    paidAt: paidAt.getTime(),
+    eligibleAmount: eligible,
+    earnedPoints: points,
+    earnedStatus,
+    pointsPaid: captured?.points ?? 0,
+    pointsPaidValue: captured?.value ?? 0,
+    programVersion: version,
+    payloadHash: context.payloadHash,
+  });
+  await recordPaidOrderOnShopper.executeWrite(tx.db, {
+    merchantId,
+    shopperId,
+    firstPaidAt: shopper.firstPaidAt === null ? paidAt.getTime() : Math.min(shopper.firstPaidAt, paidAt.getTime()),
+    tierId: tiers.after.tierId,
+    tierConfirmedAt: tiers.after.confirmedAt,
+    available: lotId !== null && isAvailableNow ? netting.credited : 0,
+    pending: lotId !== null && !isAvailableNow ? netting.credited : 0,
+    debt: -netting.settled,
+  });
 
   if (earning !== null && points > 0) {
     await tx.journal.appendMany(merchantId, [
@@ -354,51 +345,128 @@ async function tierBeforeAndAfter(
   return { before: before.tier, after: { tierId: after.tier.id, confirmedAt: after.confirmedAt.getTime() } };
 }
 
-async function lockBudgetMonth(tx: WriteContext, merchantId: string, month: string): Promise<{ gmv: number; issuedValue: number }> {
-  await tx.db
+const readBudgetMonth = prepareLockingRead((db, key: { merchantId: string; month: string }) =>
+  db.selectFrom('budget_months').select(['gmv', 'issued_value']).where('merchant_id', '=', key.merchantId).where('month', '=', key.month),
+);
+
+const openBudgetMonth = prepareQuery((db, key: { merchantId: string; month: string }) =>
+  db
     .insertInto('budget_months')
-    .values({ merchant_id: merchantId, month, gmv: 0, issued_value: 0, shortfall_value: 0 })
-    .onConflict((conflict) => conflict.columns(['merchant_id', 'month']).doNothing())
-    .execute();
-  const row = await tx
-    .forUpdate(tx.db.selectFrom('budget_months').select(['gmv', 'issued_value']).where('merchant_id', '=', merchantId).where('month', '=', month))
-    .executeTakeFirstOrThrow();
+    .values({ merchant_id: key.merchantId, month: key.month, gmv: 0, issued_value: 0, shortfall_value: 0 })
+    .onConflict((conflict) => conflict.columns(['merchant_id', 'month']).doNothing()),
+);
+
+/** The month's budget row, locked; the month's first order opens it (a racing one waits, then reads it). */
+async function lockBudgetMonth(tx: WriteContext, merchantId: string, month: string): Promise<{ gmv: number; issuedValue: number }> {
+  let row = await readBudgetMonth.executeTakeFirst(tx.db, { merchantId, month });
+  if (!row) {
+    await openBudgetMonth.executeWrite(tx.db, { merchantId, month });
+    row = await readBudgetMonth.executeTakeFirst(tx.db, { merchantId, month });
+    if (!row) throw new Error('jifen invariant: a budget month exists once opened');
+  }
   return { gmv: Number(row.gmv), issuedValue: Number(row.issued_value) };
 }
 
-async function chargeBudget(tx: WriteContext, merchantId: string, month: string, delta: { gmv: number; issuedValue: number; shortfallValue: number }): Promise<void> {
-  await tx.db
+const chargeBudget = prepareQuery((db, charge: { merchantId: string; month: string; gmv: number; issuedValue: number; shortfallValue: number }) =>
+  db
     .updateTable('budget_months')
     .set({
-      gmv: sql<number>`gmv + ${delta.gmv}`,
-      issued_value: sql<number>`issued_value + ${delta.issuedValue}`,
-      shortfall_value: sql<number>`shortfall_value + ${delta.shortfallValue}`,
+      gmv: sql<number>`gmv + ${charge.gmv}`,
+      issued_value: sql<number>`issued_value + ${charge.issuedValue}`,
+      shortfall_value: sql<number>`shortfall_value + ${charge.shortfallValue}`,
     })
-    .where('merchant_id', '=', merchantId)
-    .where('month', '=', month)
-    .execute();
-}
+    .where('merchant_id', '=', charge.merchantId)
+    .where('month', '=', charge.month),
+);
+
+const readEarnedOnDay = prepareQuery((db, key: { merchantId: string; shopperId: string; day: string }) =>
+  db.selectFrom('shopper_days').select('earned_points').where('merchant_id', '=', key.merchantId).where('shopper_id', '=', key.shopperId).where('day', '=', key.day),
+);
 
 async function earnedOnDay(tx: WriteContext, merchantId: string, shopperId: string, day: string): Promise<number> {
-  const row = await tx.db
-    .selectFrom('shopper_days')
-    .select('earned_points')
-    .where('merchant_id', '=', merchantId)
-    .where('shopper_id', '=', shopperId)
-    .where('day', '=', day)
-    .executeTakeFirst();
+  const row = await readEarnedOnDay.executeTakeFirst(tx.db, { merchantId, shopperId, day });
   return row ? Number(row.earned_points) : 0;
 }
 
-async function addEarnedOnDay(tx: WriteContext, merchantId: string, shopperId: string, day: string, points: number): Promise<void> {
-  await tx.db
+const addEarnedOnDay = prepareQuery((db, earned: { merchantId: string; shopperId: string; day: string; points: number }) =>
+  db
     .insertInto('shopper_days')
-    .values({ merchant_id: merchantId, shopper_id: shopperId, day, earned_points: points })
+    .values({ merchant_id: earned.merchantId, shopper_id: earned.shopperId, day: earned.day, earned_points: earned.points })
     .onConflict((conflict) =>
       conflict.columns(['merchant_id', 'shopper_id', 'day']).doUpdateSet({ earned_points: (eb) => eb('shopper_days.earned_points', '+', eb.ref('excluded.earned_points')) }),
-    )
-    .execute();
-}
+    ),
+);
+
+const insertPaidOrder = prepareQuery(
+  (
+    db,
+    order: {
+      merchantId: string;
+      orderId: string;
+      shopperId: string;
+      amount: number;
+      currency: string;
+      items: string;
+      shipping: number;
+      tax: number;
+      couponCodes: string;
+      holdId: string | null;
+      paidAt: number;
+      eligibleAmount: number;
+      earnedPoints: number;
+      earnedStatus: EarnedStatus;
+      pointsPaid: number;
+      pointsPaidValue: number;
+      programVersion: number;
+      payloadHash: string;
+    },
+  ) =>
+    db.insertInto('orders').values({
+      merchant_id: order.merchantId,
+      order_id: order.orderId,
+      shopper_id: order.shopperId,
+      status: 'paid',
+      amount: order.amount,
+      currency: order.currency,
+      items: order.items,
+      shipping: order.shipping,
+      tax: order.tax,
+      coupon_codes: order.couponCodes,
+      hold_id: order.holdId,
+      paid_at: order.paidAt,
+      completed_at: null,
+      cancelled_at: null,
+      eligible_amount: order.eligibleAmount,
+      earned_points: order.earnedPoints,
+      earned_status: order.earnedStatus,
+      points_paid: order.pointsPaid,
+      points_paid_value: order.pointsPaidValue,
+      refunded_amount: 0,
+      clawed_back: 0,
+      restored_points: 0,
+      pool_contribution: 0,
+      minted: 0,
+      program_version: order.programVersion,
+      payload_hash: order.payloadHash,
+    }),
+);
+
+/** The shopper after a paid order: first payment, tier record, and the earned lot's points (and any debt it settled) in the sums. */
+const recordPaidOrderOnShopper = prepareQuery(
+  (db, paid: { merchantId: string; shopperId: string; firstPaidAt: number; tierId: string; tierConfirmedAt: number; available: number; pending: number; debt: number }) =>
+    db
+      .updateTable('shoppers')
+      .set({
+        first_paid_at: paid.firstPaidAt,
+        tier_id: paid.tierId,
+        tier_confirmed_at: paid.tierConfirmedAt,
+        available: sql<number>`available + ${paid.available}`,
+        pending: sql<number>`pending + ${paid.pending}`,
+        debt: sql<number>`debt + ${paid.debt}`,
+      })
+      .where('merchant_id', '=', paid.merchantId)
+      .where('shopper_id', '=', paid.shopperId),
+);
 
 /**
  * Applies one event that waited for this order. A refused event (a refund beyond the order, a

@@ -1,6 +1,7 @@
 import { adjustPoints } from './adjustments';
 import { issueShopperToken } from './auth';
 import { checkIn, recordBehaviour, setReferrer } from './behaviours';
+import { upcomingExpiries } from './expiry-schedule';
 import { quoteCheckout } from './checkout';
 import { cancelCoupon, catalog, exchangeCoupon, listTemplates, myCoupons, redeemCoupon, upsertTemplate, validateCoupon } from './coupons';
 import { releaseHold, reserveHold } from './holds';
@@ -178,6 +179,13 @@ const shopperRouter = router({
     ),
   checkout,
   coupons: shopperCoupons,
+  expiry: router({
+    upcoming: shopperProcedure
+      .input(schemas.expiryUpcomingInput)
+      .query(({ ctx, input }) =>
+        upcomingExpiries(ctx.ledger.db, { merchantId: ctx.merchantId, shopperId: ctx.shopperId, now: ctx.ledger.now(), ...(input?.days === undefined ? {} : { days: input.days }) }),
+      ),
+  }),
   checkin: shopperProcedure.input(schemas.checkinInput).mutation(async ({ ctx }) => {
     const result = await checkIn(ctx.ledger, { merchantId: ctx.merchantId, shopperId: ctx.shopperId });
     ctx.metrics.pointsIssued(result.points, 'checkin');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkoutQuoteInput, describeInputIssue, money, ordersPaidInput, shoppersTokenInput } from './schemas';
+import { MONEY_MAX, checkoutQuoteInput, describeInputIssue, money, ordersPaidInput, shoppersTokenInput } from './schemas';
 
 const firstIssue = (result: { success: boolean; error?: { issues: unknown[] } }) => {
   expect(result.success).toBe(false);
@@ -9,16 +9,16 @@ const firstIssue = (result: { success: boolean; error?: { issues: unknown[] } })
 describe('input schemas', () => {
   const order = { orderId: '1001', shopperId: '42', amount: 100_000, currency: 'CNY' };
 
-  it('accepts money from 0 to the largest safe integer', () => {
-    for (const amount of [0, 1, Number.MAX_SAFE_INTEGER]) expect(money.safeParse(amount).success).toBe(true);
+  it('accepts money from 0 to 10^13 minor units', () => {
+    for (const amount of [0, 1, MONEY_MAX]) expect(money.safeParse(amount).success).toBe(true);
   });
 
   it('refuses negative, fractional, unsafe, non-finite and non-numeric money with one message naming the limit', () => {
-    for (const amount of [-1, 0.5, Number.MAX_SAFE_INTEGER + 1, Number.NaN, Number.POSITIVE_INFINITY, '100', null]) {
+    for (const amount of [-1, 0.5, MONEY_MAX + 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 1, Number.NaN, Number.POSITIVE_INFINITY, '100', null]) {
       const issue = firstIssue(ordersPaidInput.safeParse({ ...order, amount }));
       expect(describeInputIssue(issue, 'en')).toEqual({
         param: 'amount',
-        message: 'amount: must be a whole number of fen between 0 and 9007199254740991 (minor currency units)',
+        message: 'amount: must be a whole number of fen between 0 and 10000000000000 (minor currency units)',
       });
     }
   });
@@ -35,7 +35,7 @@ describe('input schemas', () => {
 
   it('names nested fields with a dotted path, in Chinese when asked', () => {
     const issue = firstIssue(ordersPaidInput.safeParse({ ...order, items: [{ amount: -1 }] }));
-    expect(describeInputIssue(issue, 'zh-CN')).toEqual({ param: 'items.0.amount', message: 'items.0.amount: 必须是 0 到 9007199254740991 之间的整数（货币最小单位，如分）' });
+    expect(describeInputIssue(issue, 'zh-CN')).toEqual({ param: 'items.0.amount', message: 'items.0.amount: 必须是 0 到 10000000000000 之间的整数（货币最小单位，如分）' });
   });
 
   it('refuses unknown and lowercase currencies', () => {
@@ -51,9 +51,9 @@ describe('input schemas', () => {
     expect(ordersPaidInput.safeParse({ ...order, orderId: 'x'.repeat(128) }).success).toBe(true);
   });
 
-  it('refuses lines whose amounts add up past the largest safe integer', () => {
-    const issue = firstIssue(checkoutQuoteInput.safeParse({ cartAmount: 1, items: [{ amount: Number.MAX_SAFE_INTEGER }, { amount: 1 }] }));
-    expect(describeInputIssue(issue, 'en')).toEqual({ param: 'items', message: 'items: the line amounts must add up to at most 9007199254740991' });
+  it('refuses lines whose amounts add up past the money limit', () => {
+    const issue = firstIssue(checkoutQuoteInput.safeParse({ cartAmount: 1, items: [{ amount: MONEY_MAX }, { amount: 1 }] }));
+    expect(describeInputIssue(issue, 'en')).toEqual({ param: 'items', message: 'items: the line amounts must add up to at most 10000000000000' });
   });
 
   it('caps shopper token lifetimes at an hour', () => {

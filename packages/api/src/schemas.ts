@@ -4,13 +4,19 @@ import type { MessageLocale } from './errors';
 
 /**
  * The input of every procedure in SPEC §5, validated at the boundary (SPEC §7): strict objects (an
- * unknown field is refused, not ignored), money and points as safe integers ≥ 0, ids as bounded
- * strings. A refusal names the field and the limit (`amount: must be a whole number of fen between
- * 0 and 9007199254740991`); the messages live in `inputMessages`, in both shipped languages, and
- * the schemas refer to them by key so one schema serves both.
+ * unknown field is refused, not ignored), money as integers from 0 to `MONEY_MAX`, points as safe
+ * integers ≥ 0, ids as bounded strings. A refusal names the field and the limit (`amount: must be a
+ * whole number of fen between 0 and 10000000000000`); the messages live in `inputMessages`, in both
+ * shipped languages, and the schemas refer to them by key so one schema serves both.
  */
 
 const SAFE_MAX = Number.MAX_SAFE_INTEGER;
+/**
+ * The largest amount of money one input may carry: 10^13 minor units (100 billion yuan in fen). Far
+ * beyond any real order, and 900 times below 2^53, so the figures the rules derive from orders —
+ * points, a month's or a tier window's spend — stay exact safe integers under any sensible program.
+ */
+export const MONEY_MAX = 10_000_000_000_000;
 export const ID_LENGTH_MAX = 128;
 export const ITEMS_MAX = 200;
 export const COUPON_CODES_MAX = 10;
@@ -18,8 +24,9 @@ export const TEXT_LENGTH_MAX = 200;
 export const SHOPPER_TOKEN_TTL_SECONDS_MAX = 3600;
 
 const ID_PATTERN = /^[\x21-\x7e]+$/;
-// Printable text: no control characters (they hide in logs and break CSV exports).
-const TEXT_PATTERN = /^[^\p{Cc}]+$/u;
+// Printable text: no control characters (they hide in logs and break CSV exports), and no lone
+// surrogate halves (not text at all: no encoder or database can store them faithfully).
+const TEXT_PATTERN = /^[^\p{Cc}\p{Cs}]+$/u;
 
 type MessageKey = keyof typeof inputMessages;
 
@@ -27,8 +34,8 @@ type MessageKey = keyof typeof inputMessages;
 export const inputMessages = {
   required: { en: 'is required', 'zh-CN': '必填' },
   money: {
-    en: `must be a whole number of fen between 0 and ${SAFE_MAX} (minor currency units)`,
-    'zh-CN': `必须是 0 到 ${SAFE_MAX} 之间的整数（货币最小单位，如分）`,
+    en: `must be a whole number of fen between 0 and ${MONEY_MAX} (minor currency units)`,
+    'zh-CN': `必须是 0 到 ${MONEY_MAX} 之间的整数（货币最小单位，如分）`,
   },
   points: {
     en: `must be a whole number of point units between 0 and ${SAFE_MAX}`,
@@ -53,7 +60,7 @@ export const inputMessages = {
     'zh-CN': '必须是带时区偏移的 ISO 8601 时间，如 2026-11-11T20:00:00+08:00',
   },
   items: { en: `must be a list of at most ${ITEMS_MAX} order lines`, 'zh-CN': `必须是最多 ${ITEMS_MAX} 行的订单明细列表` },
-  itemsTotal: { en: `the line amounts must add up to at most ${SAFE_MAX}`, 'zh-CN': `各行金额之和不能超过 ${SAFE_MAX}` },
+  itemsTotal: { en: `the line amounts must add up to at most ${MONEY_MAX}`, 'zh-CN': `各行金额之和不能超过 ${MONEY_MAX}` },
   couponCodes: { en: `must be a list of at most ${COUPON_CODES_MAX} coupon codes`, 'zh-CN': `必须是最多 ${COUPON_CODES_MAX} 个优惠券码的列表` },
   ttlSeconds: {
     en: `must be a whole number of seconds between 1 and ${SHOPPER_TOKEN_TTL_SECONDS_MAX}`,
@@ -63,6 +70,7 @@ export const inputMessages = {
   limit: { en: 'must be a whole number between 1 and 100', 'zh-CN': '必须是 1 到 100 之间的整数' },
   cursor: { en: `must be a whole number between 1 and ${SAFE_MAX}`, 'zh-CN': `必须是 1 到 ${SAFE_MAX} 之间的整数` },
   days: { en: 'must be a whole number of days between 1 and 366', 'zh-CN': '必须是 1 到 366 之间的整数天数' },
+  expiryDays: { en: 'must be a whole number of days between 1 and 3660', 'zh-CN': '必须是 1 到 3660 之间的整数天数' },
   quantity: { en: 'must be a whole number between 1 and 1000000', 'zh-CN': '必须是 1 到 1000000 之间的整数' },
   isVip: { en: 'must be true or false', 'zh-CN': '必须是 true 或 false' },
   config: { en: 'must be a JSON object', 'zh-CN': '必须是 JSON 对象' },
@@ -77,16 +85,17 @@ function message(key: MessageKey) {
   return { error: (issue: { input?: unknown }) => `${KEY_PREFIX}${issue.input === undefined ? 'required' : key}` };
 }
 
-const isMoney = (value: number) => Number.isSafeInteger(value) && value >= 0;
+const isMoney = (value: number) => Number.isSafeInteger(value) && value >= 0 && value <= MONEY_MAX;
+const isPoints = (value: number) => Number.isSafeInteger(value) && value >= 0;
 
 // `.meta()` states in JSON Schema (the OpenAPI document) what the refinements check.
 export const money = z
   .number(message('money'))
   .refine(isMoney, message('money'))
-  .meta({ type: 'integer', minimum: 0, maximum: SAFE_MAX, description: 'money in minor units (fen, cents)' });
+  .meta({ type: 'integer', minimum: 0, maximum: MONEY_MAX, description: 'money in minor units (fen, cents)' });
 export const points = z
   .number(message('points'))
-  .refine(isMoney, message('points'))
+  .refine(isPoints, message('points'))
   .meta({ type: 'integer', minimum: 0, maximum: SAFE_MAX, description: 'point units' });
 export const signedPoints = z
   .number(message('signedPoints'))
@@ -114,8 +123,14 @@ const wholeNumber = (key: MessageKey, min: number, max: number) =>
     .number(message(key))
     .refine((value) => Number.isSafeInteger(value) && value >= min && value <= max, message(key))
     .meta({ type: 'integer', minimum: min, maximum: max });
-/** Merchant config (a program, a coupon template): an object here; its service validates the fields. */
-export const config = z.record(z.string(), z.unknown(), message('config'));
+/**
+ * Merchant config (a program, a coupon template): an object here; its service validates the fields.
+ * Checked, never copied: a copy (as `z.record` makes) would drop an own `__proto__` key on the way,
+ * and the service's strict schema must see every key the caller sent to refuse it.
+ */
+export const config = z
+  .custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), message('config'))
+  .meta({ type: 'object', description: 'a JSON object; its fields are validated by the service' });
 
 const strict = <Shape extends z.core.$ZodLooseShape>(shape: Shape) => z.strictObject(shape, message('object'));
 /** An input with no fields: absent, or `{}`. */
@@ -126,8 +141,8 @@ export const orderLine = strict({ sku: id.optional(), category: category.optiona
 export const orderLines = z
   .array(orderLine, message('items'))
   .max(ITEMS_MAX, message('items'))
-  // Each line is a safe integer; their sum must be one too, or no figure over the cart could be exact.
-  .refine((lines) => lines.reduce((sum, line) => sum + line.amount, 0) <= SAFE_MAX, message('itemsTotal'));
+  // Each line is within the money limit; so must their sum be, or figures over the cart could leave the safe range.
+  .refine((lines) => lines.reduce((sum, line) => sum + line.amount, 0) <= MONEY_MAX, message('itemsTotal'));
 
 // Merchant procedures (SPEC §5), authenticated by the merchant's API key.
 
@@ -192,7 +207,8 @@ export const couponsCatalogInput = nothing;
 export const couponsExchangeInput = strict({ templateId: id, idempotencyKey: id });
 export const couponsMineInput = nothing;
 export const couponsCancelInput = strict({ code: id });
-export const expiryUpcomingInput = nothing;
+/** `days`: local days from today the schedule covers (default 366). */
+export const expiryUpcomingInput = strict({ days: wholeNumber('expiryDays', 1, 3660).optional() }).optional();
 export const checkinInput = nothing;
 export const poolHistoryInput = strict({ limit: wholeNumber('limit', 1, 100).optional() }).optional();
 

@@ -1,4 +1,4 @@
-import type { Database } from '@jifen/db';
+import { type Database, prepareQuery } from '@jifen/db';
 import {
   type PoolState,
   type Program,
@@ -56,11 +56,30 @@ export interface ShopperMe {
   /** Minor units per whole displayed point, 4 places. */
   pointPrice: string;
   pointDecimals: number;
+  /** The merchant's currency (ISO 4217), time zone (IANA) and valuation kind, so widgets need no configuration. */
+  currency: string;
+  timeZone: string;
+  valuation: Program['valuation']['kind'];
   /** The soonest expiry of available points: its last usable local day and the points. */
   expiring: { date: string; expiresAt: number; points: number } | null;
 }
 
 type AccountKey = Pick<ShopperAccount, 'merchantId' | 'shopperId' | 'tierId' | 'tierConfirmedAt'>;
+
+type SpendWindow = { merchantId: string; shopperId: string; from: number; until: number };
+
+// Every paid order reads its shopper's spends: prepared once (two shapes, with and without an order left out).
+const spendsQuery = (db: Kysely<Database>, window: SpendWindow) =>
+  db
+    .selectFrom('orders')
+    .select(['paid_at', 'amount', 'refunded_amount'])
+    .where('merchant_id', '=', window.merchantId)
+    .where('shopper_id', '=', window.shopperId)
+    .where('paid_at', '>=', window.from)
+    .where('paid_at', '<=', window.until)
+    .where('status', '!=', 'cancelled');
+const readSpends = prepareQuery((db, window: SpendWindow) => spendsQuery(db, window));
+const readSpendsExcept = prepareQuery((db, window: SpendWindow & { excludeOrderId: string }) => spendsQuery(db, window).where('order_id', '!=', window.excludeOrderId));
 
 /**
  * Qualifying spends for tiers: the shopper's orders not cancelled, at what they kept after refunds,
@@ -71,16 +90,11 @@ export async function tierSpends(
   account: Pick<ShopperAccount, 'merchantId' | 'shopperId'>,
   range: { from: Date; until: Date; excludeOrderId?: string },
 ): Promise<TierSpend[]> {
-  let query = db
-    .selectFrom('orders')
-    .select(['paid_at', 'amount', 'refunded_amount'])
-    .where('merchant_id', '=', account.merchantId)
-    .where('shopper_id', '=', account.shopperId)
-    .where('paid_at', '>=', range.from.getTime())
-    .where('paid_at', '<=', range.until.getTime())
-    .where('status', '!=', 'cancelled');
-  if (range.excludeOrderId !== undefined) query = query.where('order_id', '!=', range.excludeOrderId);
-  const rows = await query.execute();
+  const window = { merchantId: account.merchantId, shopperId: account.shopperId, from: range.from.getTime(), until: range.until.getTime() };
+  const rows =
+    range.excludeOrderId === undefined
+      ? await readSpends.execute(db, window)
+      : await readSpendsExcept.execute(db, { ...window, excludeOrderId: range.excludeOrderId });
   return rows.map((row) => ({ at: new Date(Number(row.paid_at)), amount: Number(row.amount) - Number(row.refunded_amount) }));
 }
 
@@ -181,6 +195,9 @@ export async function shopperMe(db: Kysely<Database>, merchantId: string, shoppe
     pointValue: { minor: Number(unitValue.numerator), perPoints: Number(unitValue.denominator) },
     pointPrice: formatRatio(pointValuePerPoint(program, pool), 4),
     pointDecimals: program.pointDecimals,
+    currency: program.currency,
+    timeZone: program.timeZone,
+    valuation: program.valuation.kind,
     expiring: await soonestExpiring(db, program, merchantId, shopperId, now),
   };
 }

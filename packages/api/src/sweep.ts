@@ -35,7 +35,13 @@ export interface SweepProgress {
 }
 
 export interface SweepOptions {
-  /** Lots one transaction takes at most. */
+  /**
+   * Lots one transaction takes at most. Unset, the sweep sizes its batches itself: it starts at
+   * 250 lots and steers each next batch toward ~150 ms, so no transaction holds the write lock
+   * long (writers wait for it; issue 3 allows 500 ms) while a quiet machine still commits in large
+   * batches — which matters: a batch rewrites the pages of every shopper it touches, so larger
+   * batches write fewer pages per lot.
+   */
   batchSize?: number;
   merchantId?: string;
   onProgress?: (progress: SweepProgress) => void;
@@ -56,14 +62,15 @@ export interface SweepReport {
  * mode the expired points are burned with nothing paid out (SPEC §3.2), once per batch.
  */
 export async function sweepExpiredLots(ledger: Ledger, options: SweepOptions = {}): Promise<SweepReport> {
-  const batchSize = options.batchSize ?? 2000;
   const report: SweepReport = { expiredLots: 0, expiredPoints: 0, batches: 0, longestBatchMs: 0 };
   for (const merchantId of await merchantsToSweep(ledger, options.merchantId)) {
     const progress: SweepProgress = { merchantId, expiredLots: 0, expiredPoints: 0, batches: 0 };
+    let batchSize = options.batchSize ?? SWEEP_BATCH_FIRST;
     for (;;) {
       const started = performance.now();
       const batch = await ledger.write((tx) => expireLotBatch(tx, merchantId, batchSize));
-      report.longestBatchMs = Math.max(report.longestBatchMs, performance.now() - started);
+      const elapsedMs = performance.now() - started;
+      report.longestBatchMs = Math.max(report.longestBatchMs, elapsedMs);
       report.batches += 1;
       report.expiredLots += batch.lots;
       report.expiredPoints += batch.points;
@@ -72,9 +79,22 @@ export async function sweepExpiredLots(ledger: Ledger, options: SweepOptions = {
       progress.expiredPoints += batch.points;
       options.onProgress?.({ ...progress });
       if (batch.candidates < batchSize) break;
+      if (options.batchSize === undefined) batchSize = nextBatchSize(batchSize, elapsedMs);
     }
   }
   return report;
+}
+
+const SWEEP_BATCH_FIRST = 250;
+const SWEEP_BATCH_MIN = 50;
+const SWEEP_BATCH_MAX = 10_000;
+/** What a sweep transaction aims to take: well under the 500 ms other writers may be kept waiting. */
+const SWEEP_BATCH_TARGET_MS = 150;
+
+/** The next batch, scaled toward the target time by the last one's pace, at most doubling or halving. */
+function nextBatchSize(size: number, elapsedMs: number): number {
+  const paced = Math.round((size * SWEEP_BATCH_TARGET_MS) / Math.max(elapsedMs, 1));
+  return Math.min(SWEEP_BATCH_MAX, Math.max(SWEEP_BATCH_MIN, Math.min(size * 2, Math.max(Math.ceil(size / 2), paced))));
 }
 
 interface DueLot {
@@ -108,26 +128,29 @@ async function expireLotBatch(tx: WriteContext, merchantId: string, batchSize: n
   // (locking the lots first would hold a lot a checkout of the same shopper is waiting to update).
   // Shoppers are taken in id order, so two sweepers queue on each other instead of deadlocking, and
   // the lots are read again under those locks, skipping what a concurrent sweeper or writer changed
-  // meanwhile: nothing is expired twice. (On SQLite the transaction is already the only writer.)
-  await tx
-    .forUpdate(
-      tx.db
-        .selectFrom('shoppers')
-        .select('shopper_id')
-        .where('merchant_id', '=', merchantId)
-        .where('shopper_id', 'in', [...new Set(candidates.map((lot) => lot.shopper_id))])
-        .orderBy('shopper_id'),
-    )
-    .execute();
-  // By primary key only: with the expiry predicates in SQL a planner may scan the whole due range instead.
-  const current = await tx
-    .forUpdate(
-      tx.db
-        .selectFrom('lots')
-        .select(['id', 'shopper_id', 'remaining', 'held', 'status', 'program_version', 'expires_at'])
-        .where('id', 'in', candidates.map((lot) => lot.id)),
-    )
-    .execute();
+  // meanwhile: nothing is expired twice. As the only writer (SQLite) the candidates are already current.
+  let current = candidates;
+  if (!tx.isOnlyWriter) {
+    await tx
+      .forUpdate(
+        tx.db
+          .selectFrom('shoppers')
+          .select('shopper_id')
+          .where('merchant_id', '=', merchantId)
+          .where('shopper_id', 'in', [...new Set(candidates.map((lot) => lot.shopper_id))])
+          .orderBy('shopper_id'),
+      )
+      .execute();
+    // By primary key only: with the expiry predicates in SQL a planner may scan the whole due range instead.
+    current = await tx
+      .forUpdate(
+        tx.db
+          .selectFrom('lots')
+          .select(['id', 'shopper_id', 'remaining', 'held', 'status', 'program_version', 'expires_at'])
+          .where('id', 'in', candidates.map((lot) => lot.id)),
+      )
+      .execute();
+  }
   const due = current.filter((lot) => isDue(lot, now));
   if (due.length === 0) return { candidates: candidates.length, lots: 0, points: 0 };
 

@@ -126,7 +126,7 @@ describe('crash: a child ingesting events killed with SIGKILL at 20 moments (sql
     await assertLedgerInvariants(testDb.db, merchantId);
     expect(await oneShotEntriesRepeated(testDb.db, merchantId)).toEqual([]);
     expect(await ledgerSnapshot(testDb.db, merchantId), `seed ${random.seed}`).toEqual(await ledgerSnapshot(modelStore.db, modelMerchant));
-  });
+  }, 240_000);
 
   function ingest(run: { eventsPath: string; merchantId: string; from: number; plan: KillPlan | null }) {
     const env: Record<string, string> =

@@ -1,6 +1,7 @@
 import { describeEachDialect, useTestDb } from '@jifen/db/testing';
 import { sql } from 'kysely';
 import { beforeEach, expect, it } from 'vitest';
+import { canonicalJson, sha256Hex } from '../src/canonical';
 import { GENESIS_HASH, entryHash, verifyChain } from '../src/journal';
 import { Ledger } from '../src/ledger';
 import { createMerchant } from '../src/merchants';
@@ -26,6 +27,29 @@ describeEachDialect('the hash-chained journal', (dialect) => {
     expect(rows[0]!.prev_hash).toBe(GENESIS_HASH);
     rows.slice(1).forEach((row, index) => expect(row.prev_hash).toBe(rows[index]!.hash));
     expect(await verifyChain(store().db, merchantId)).toBeNull();
+  });
+
+  it("hashes each entry as SHA-256 of the previous hash and the canonical JSON of the entry's fields", async () => {
+    await ledger.write((tx) =>
+      tx.journal.append(merchantId, { shopperId: null, kind: 'pool.burn', points: 0, amount: -25, ref: 'é"\\ref', lotId: 'l_1', compensates: 3, programVersion: 2, detail: { b: [1, null], a: 'x' } }),
+    );
+    const row = await store().db.selectFrom('journal').selectAll().where('merchant_id', '=', merchantId).where('seq', '=', 6).executeTakeFirstOrThrow();
+    const fields = {
+      merchantId,
+      seq: 6,
+      shopperId: null,
+      kind: 'pool.burn',
+      points: 0,
+      amount: -25,
+      ref: 'é"\\ref',
+      lotId: 'l_1',
+      compensates: 3,
+      programVersion: 2,
+      detail: { a: 'x', b: [1, null] },
+      createdAt: Date.parse('2026-11-23T08:00:00Z'),
+    };
+    expect(row.detail).toBe(canonicalJson(fields.detail));
+    expect(row.hash).toBe(sha256Hex(`${row.prev_hash}\n${canonicalJson(fields)}`));
   });
 
   it('keeps numbering across transactions and leaves no gap when a write rolls back', async () => {

@@ -6,3 +6,4 @@ export { type SqliteSynchronous } from './sqlite-dialect';
 export { migrateToLatest } from './migrate';
 export * from './rows';
 export { newId } from './ids';
+export { type PreparedQuery, insertMany, prepareLockingRead, prepareQuery } from './prepared-query';

@@ -18,21 +18,21 @@ const instant = z.iso.datetime({ offset: true });
 
 export const couponDiscountSchema = z.discriminatedUnion('kind', [
   /** A fixed amount off the goods, never more than the goods cost. */
-  z.object({ kind: z.literal('fixed'), amountOff: positiveAmount }),
+  z.strictObject({ kind: z.literal('fixed'), amountOff: positiveAmount }),
   /** A share off the goods, rounded down, up to a ceiling when one is set. */
-  z.object({
+  z.strictObject({
     kind: z.literal('percent'),
     rateOff: z.number().min(0.0001).max(1).refine(hasRateDecimals, { params: { reason: 'decimals' } }),
     amountOffMax: positiveAmount.nullable().default(null),
   }),
   /** The shipping charge, up to a ceiling when one is set. */
-  z.object({ kind: z.literal('freeShipping'), amountOffMax: positiveAmount.nullable().default(null) }),
+  z.strictObject({ kind: z.literal('freeShipping'), amountOffMax: positiveAmount.nullable().default(null) }),
 ]);
 
 export const couponTemplateSchema = z
   .object({
     id: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/),
-    name: z.object({ 'zh-CN': z.string().min(1).max(64), en: z.string().min(1).max(64) }),
+    name: z.strictObject({ 'zh-CN': z.string().min(1).max(64), en: z.string().min(1).max(64) }),
     discount: couponDiscountSchema,
     /** Point units burned to exchange one coupon. */
     pointsCost: amount,

@@ -249,6 +249,18 @@ describe('cap-out trigger index properties', () => {
     );
   });
 
+  it('prices more than one part in 2^40 apart get keys in the same strict order, at any scale', () => {
+    const aWidePrice = fc.tuple(fc.bigInt({ min: 1n, max: 2n ** 70n }), fc.bigInt({ min: 1n, max: 2n ** 70n })).map(([top, bottom]) => ratio(top, bottom));
+    fc.assert(
+      fc.property(aWidePrice, fc.bigInt({ min: 1n, max: 2n ** 20n }), (low, bump) => {
+        const high = ratio(low.numerator * (2n ** 40n + bump), low.denominator * 2n ** 40n);
+        const inRange = (price: Ratio) => compareRatios(price, ratio(1n, 2n ** 63n)) >= 0 && compareRatios(price, ratio(2n ** 63n)) < 0;
+        if (inRange(low) && inRange(high)) expect(poolPriceKey(low) < poolPriceKey(high)).toBe(true);
+        else expect(poolPriceKey(low) <= poolPriceKey(high)).toBe(true);
+      }),
+    );
+  });
+
   it('every shopper found due by the exact check is also found by the key', () => {
     fc.assert(
       fc.property(

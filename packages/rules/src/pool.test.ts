@@ -272,6 +272,66 @@ describe('cap-out (出局)', () => {
   });
 });
 
+describe('pool price keys at the edges of their range', () => {
+  it('gives every price below 2^-64 minor per unit the smallest non-zero key', () => {
+    expect(poolPriceKey(ratio(1n, 2n ** 65n))).toBe(1n);
+    expect(poolPriceKey(ratio(1n, 2n ** 64n))).toBe(1n);
+    expect(poolPriceKey(ratio(3n, 2n ** 65n))).toBeGreaterThan(1n);
+  });
+
+  it('gives every price from 2^64 up the largest key', () => {
+    expect(poolPriceKey(ratio(2n ** 64n))).toBe(POOL_PRICE_KEY_MAX);
+    expect(poolPriceKey(ratio(2n ** 63n))).toBeLessThan(POOL_PRICE_KEY_MAX);
+  });
+
+  it('carries a price that rounds up to the next power of two onto that power key', () => {
+    const justBelow = ratio(2n ** 60n - 1n, 2n ** 50n); // 2^10 × (1 − 2^-60)
+    expect(poolPriceKey(justBelow)).toBe(poolPriceKey(ratio(1024)));
+    expect(poolPriceKey(ratio(2n ** 44n - 1n, 2n ** 34n))).toBeLessThan(poolPriceKey(ratio(1024))); // 2^10 × (1 − 2^-44): within 45 bits
+  });
+
+  it('orders prices whatever the size of the fraction they are written as', () => {
+    // 4/7 and 3/5 lie in the same binary range [1/2, 1); their numerators and denominators do not.
+    expect(poolPriceKey(ratio(4, 7)) < poolPriceKey(ratio(3, 5))).toBe(true);
+    expect(poolPriceKey(ratio(9, 16)) < poolPriceKey(ratio(4, 7))).toBe(true);
+  });
+
+  it('rounds a dear price up, not down, when it has more digits than the key keeps', () => {
+    expect(poolPriceKey(ratio(2n ** 50n + 1n)) > poolPriceKey(ratio(2n ** 50n))).toBe(true);
+  });
+
+  it('orders prices on either side of a power of two, above and below one', () => {
+    for (const power of [ratio(1, 1024), ratio(1), ratio(1024)]) {
+      const below = ratio(power.numerator * 1023n, power.denominator * 1024n);
+      const above = ratio(power.numerator * 1025n, power.denominator * 1024n);
+      expect(poolPriceKey(below) < poolPriceKey(power)).toBe(true);
+      expect(poolPriceKey(power) < poolPriceKey(above)).toBe(true);
+    }
+  });
+});
+
+describe('pool preconditions', () => {
+  const program = aPoolProgram({}, 0);
+
+  it('treats negative or fractional amounts as bugs', () => {
+    expect(() => mintForContribution(program, { pool: EMPTY_POOL, contribution: -1 })).toThrow(/safe integers ≥ 0/);
+    expect(() => mintForContribution(program, { pool: EMPTY_POOL, contribution: 1.5 })).toThrow(/safe integers ≥ 0/);
+    expect(() => contributionFor({ amount: 100, items: [{ category: 'food', amount: -5 }] }, poolValuationOf(program))).toThrow(/safe integers ≥ 0/);
+    expect(() => burnForUse(aPool(100, 10), -1, 'checkout', noRetention)).toThrow(/safe integers ≥ 0/);
+  });
+
+  it('treats points outstanding in an empty pool as a corrupted pool', () => {
+    expect(() => mintForContribution(program, { pool: aPool(0, 5), contribution: 100 })).toThrow(/holds money/);
+    expect(() => burnForUse(aPool(0, 5), 1, 'checkout', noRetention)).toThrow(/holds money/);
+  });
+
+  it('caps the minted value at a price that is not a whole number of fen', () => {
+    const mint = mintForContribution(program, { pool: aPool(16_000, 112), contribution: 16_000, maxMintedValue: 1_000 });
+    expect(mint.minted).toBe(7); // ¥10 buys floor(1000 × 112 / 16000) = 7 points at ¥1.4286
+    expect(mint.withheld).toBe(71);
+  });
+});
+
 describe('funding points the merchant grants (behaviours, adjustments)', () => {
   it('puts ceil(points × price) into the pool and the points into the supply', () => {
     const program = aPoolProgram({}, 0);

@@ -42,6 +42,25 @@ describe('parseProgram', () => {
     if (!parsed.ok) expect(parsed.error.issues[0]?.message.en).toContain('curency');
   });
 
+  it('rejects unknown fields at every depth, naming each by its own path in both languages', () => {
+    const cases: [unknown, string][] = [
+      [{ earning: { bonus: 1 } }, 'earning.bonus'],
+      [{ earning: { segments: { student: 1.2 } } }, 'earning.segments.student'],
+      [{ earning: { tiers: [{ id: 'm', name: { en: 'M', 'zh-CN': 'M', fr: 'M' }, minSpend: 0, multiplier: 1 }] } }, 'earning.tiers.0.name.fr'],
+      [{ behaviours: { referral: { grandparent: 10 } } }, 'behaviours.referral.grandparent'],
+      [{ expiry: { kind: 'none', months: 12 } }, 'expiry.months'],
+      [{ valuation: { kind: 'pool', release: { referralBoost: { cap: 3 } } } }, 'valuation.release.referralBoost.cap'],
+    ];
+    for (const [input, path] of cases) {
+      const parsed = parseProgram(input);
+      expect(parsed.ok, path).toBe(false);
+      if (parsed.ok) continue;
+      expect(parsed.error.issues[0]).toEqual({ path, message: { en: `${path}: unknown field`, 'zh-CN': `${path}：未知字段` } });
+    }
+    const two = parseProgram({ redemption: { a: 1, b: 2 } });
+    expect(two.ok ? null : two.error.issues[0]?.message.en).toBe('redemption.a: unknown field (also unknown: b)');
+  });
+
   it('rejects an unknown time zone and tiers out of order', () => {
     const parsed = parseProgram({
       timeZone: 'Mars/Olympus',

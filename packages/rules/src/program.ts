@@ -24,14 +24,14 @@ const category = z.string().min(1).max(64);
 const localDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/).refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), {
   params: { reason: 'date' },
 });
-const localizedName = z.object({ 'zh-CN': z.string().min(1).max(64), en: z.string().min(1).max(64) });
+const localizedName = z.strictObject({ 'zh-CN': z.string().min(1).max(64), en: z.string().min(1).max(64) });
 
 const currency = z.string().regex(/^[A-Z]{3}$/).refine((code) => supportedCurrencies().has(code), {
   params: { reason: 'currency' },
 });
 const timeZone = z.string().min(1).max(64).refine(isTimeZone, { params: { reason: 'timeZone' } });
 
-export const tierSchema = z.object({
+export const tierSchema = z.strictObject({
   id: identifier,
   name: localizedName,
   /** Qualifying spend (minor units) over the trailing window that reaches this tier. */
@@ -39,7 +39,7 @@ export const tierSchema = z.object({
   multiplier,
 });
 
-export const campaignSchema = z.object({
+export const campaignSchema = z.strictObject({
   id: identifier,
   multiplier,
   /** ISO weekdays, 1 = Monday … 7 = Sunday, in the merchant's time zone. */
@@ -58,7 +58,7 @@ const defaultTiers: z.input<typeof tierSchema>[] = [
   { id: 'diamond', name: { 'zh-CN': '钻石会员', en: 'Diamond' }, minSpend: 2_000_000, multiplier: 2.0 },
 ];
 
-export const earningSchema = z.object({
+export const earningSchema = z.strictObject({
   baseRate: share.default(0.05),
   minOrderAmount: amount.default(0),
   excludedCategories: z.array(category).max(100).default([]),
@@ -79,20 +79,20 @@ export const earningSchema = z.object({
       params: { reason: 'tiersAscending' },
     }),
   segments: z
-    .object({ new: multiplier.default(1.6), regular: multiplier.default(1.0), vip: multiplier.default(0.6) })
+    .strictObject({ new: multiplier.default(1.6), regular: multiplier.default(1.0), vip: multiplier.default(0.6) })
     .prefault({}),
   campaigns: z.array(campaignSchema).max(50).default([]),
 });
 
-export const behavioursSchema = z.object({
+export const behavioursSchema = z.strictObject({
   review: amount.default(50),
   photoReview: amount.default(100),
   share: amount.default(0),
   checkinStreak: z.array(amount).min(1).max(31).default([5, 5, 10, 10, 15, 15, 50]),
-  referral: z.object({ inviter: amount.default(500), invitee: amount.default(200) }).prefault({}),
+  referral: z.strictObject({ inviter: amount.default(500), invitee: amount.default(200) }).prefault({}),
 });
 
-export const redemptionSchema = z.object({
+export const redemptionSchema = z.strictObject({
   minPoints: amount.default(100),
   step: positiveAmount.default(1),
   maxShare: share.default(0.5),
@@ -104,47 +104,47 @@ export const redemptionSchema = z.object({
 const reminderDays = z.array(z.number().int().min(1).max(365)).max(10).default([30, 7, 3, 1]);
 
 export const expirySchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('rolling'), months: z.number().int().min(1).max(120).default(12), reminderDays }),
+  z.strictObject({ kind: z.literal('rolling'), months: z.number().int().min(1).max(120).default(12), reminderDays }),
   /** Points earned in year Y expire at the end of `month`/`day` of year Y + `yearsAfter`. */
-  z.object({
+  z.strictObject({
     kind: z.literal('calendar'),
     month: z.number().int().min(1).max(12).default(12),
     day: z.number().int().min(1).max(31).default(31),
     yearsAfter: z.number().int().min(0).max(10).default(1),
     reminderDays,
   }),
-  z.object({ kind: z.literal('none') }),
+  z.strictObject({ kind: z.literal('none') }),
 ]);
 
-export const fixedValuationSchema = z.object({
+export const fixedValuationSchema = z.strictObject({
   kind: z.literal('fixed'),
   /** Point units per one major currency unit: 100 means 100 points = ¥1, so 1 point = 1 fen. */
   pointsPerCurrencyUnit: positiveAmount.max(1_000_000).default(100),
 });
 
-export const poolValuationSchema = z.object({
+export const poolValuationSchema = z.strictObject({
   kind: z.literal('pool'),
   /** Minor currency units per whole displayed point while the supply is zero. */
   initialPrice: positiveAmount.max(1_000_000_000).default(100),
   poolShare: z
-    .object({ default: share.default(0.16), byCategory: z.record(category, share).default({}) })
+    .strictObject({ default: share.default(0.16), byCategory: z.record(category, share).default({}) })
     .prefault({}),
   mintRatio: share.default(0.7),
   retention: z
-    .object({ checkout: share.default(0), coupon: share.default(0), capOut: share.default(0.2) })
+    .strictObject({ checkout: share.default(0), coupon: share.default(0), capOut: share.default(0.2) })
     .prefault({}),
   capMultiple: z.number().min(1.2).max(2).refine(hasRateDecimals, { params: { reason: 'decimals' } }).default(1.2),
   release: z
-    .object({
+    .strictObject({
       periods: z.number().int().min(0).max(365).default(0),
       periodDays: z.number().int().min(1).max(365).default(1),
       referralBoost: z
-        .object({ invitees: z.number().int().min(1).max(1000).default(4), factor: rate(10).min(1).default(1.5) })
+        .strictObject({ invitees: z.number().int().min(1).max(1000).default(4), factor: rate(10).min(1).default(1.5) })
         .prefault({}),
     })
     .prefault({}),
   risk: z
-    .object({
+    .strictObject({
       maxSupplyGrowth: rate(100).default(0.12),
       growthWindowDays: z.number().int().min(1).max(365).default(30),
       concentrationReview: share.default(0.04),
@@ -209,7 +209,9 @@ export function defaultProgram(overrides: ProgramInput = {}): Program {
 
 /** A zod issue as a field path and a message in both languages; other config schemas reuse it. */
 export function describeIssue(issue: z.core.$ZodIssue): ProgramIssue {
-  const path = issue.path.map(String).join('.') || '(program)';
+  // An unknown field is named by its own path (`earning.bonus`), as the API names input fields.
+  const segments = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] ?? ''] : issue.path;
+  const path = segments.map(String).join('.') || '(program)';
   return { path, message: localize(issue, path) };
 }
 
@@ -230,11 +232,13 @@ function localize(issue: z.core.$ZodIssue, path: string): LocalizedMessage {
         en: `${path}: must be at most ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : issue.origin === 'string' ? ' characters' : ''}`,
         'zh-CN': `${path}：不能大于 ${String(issue.maximum)}`,
       };
-    case 'unrecognized_keys':
+    case 'unrecognized_keys': {
+      const others = issue.keys.slice(1);
       return {
-        en: `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`,
-        'zh-CN': `${path}：未知字段 ${issue.keys.join('、')}`,
+        en: `${path}: unknown field${others.length > 0 ? ` (also unknown: ${others.join(', ')})` : ''}`,
+        'zh-CN': `${path}：未知字段${others.length > 0 ? `（另有未知字段 ${others.join('、')}）` : ''}`,
       };
+    }
     case 'invalid_union':
     case 'invalid_value':
       return { en: `${path}: not one of the allowed values`, 'zh-CN': `${path}：取值不在允许范围内` };
@@ -273,9 +277,18 @@ export function supportedCurrencies(): Set<string> {
   return currencies;
 }
 
+// Building an Intl.NumberFormat costs tens of microseconds and every fixed-value earning asks for
+// its currency's digits; a currency's digits never change within a process.
+const minorDigitsByCurrency = new Map<string, number>();
+
 /** Digits of the currency's minor unit (CNY 2, JPY 0, KWD 3), from Intl. */
 export function currencyMinorDigits(code: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits ?? 2;
+  let digits = minorDigitsByCurrency.get(code);
+  if (digits === undefined) {
+    digits = new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits ?? 2;
+    minorDigitsByCurrency.set(code, digits);
+  }
+  return digits;
 }
 
 export function isTimeZone(value: string): boolean {

@@ -70,6 +70,22 @@ describe('staged release (SPEC §3.2)', () => {
     expect(releasedAt({ ...schedule, now: new Date('2025-03-09T13:00:00-04:00') })).toBe(1);
   });
 
+  it('treats an impossible schedule as a bug', () => {
+    const now = days(1);
+    expect(() => releasedAt({ ...aSchedule({ minted: -1 }), now })).toThrow(/minted/);
+    expect(() => releasedAt({ ...aSchedule({ minted: 0.5 }), now })).toThrow(/minted/);
+    expect(() => releasedAt({ ...aSchedule({ periods: -1 }), now })).toThrow(/periods/);
+    expect(() => releasedAt({ ...aSchedule({ periods: 1.5 }), now })).toThrow(/periods/);
+    expect(() => releasedAt({ ...aSchedule({ periodDays: 0 }), now })).toThrow(/periodDays/);
+    expect(() => releasedAt({ ...aSchedule({ periodDays: 1.5 }), now })).toThrow(/periodDays/);
+    expect(() => releasedAt({ ...aSchedule({ boosted: true, boostFactor: 0.5 }), now })).toThrow(/boost factor/);
+    expect(releasedAt({ ...aSchedule({ boosted: false, boostFactor: 0.5 }), now })).toBe(100);
+    expect(releasedAt({ ...aSchedule({ boosted: true, boostFactor: 1 }), now })).toBe(100);
+    expect(releasedAt({ ...aSchedule({ minted: 0 }), now })).toBe(0);
+    expect(() => releasedAt({ ...aSchedule({ mintedAt: new Date(Number.NaN) }), now })).toThrow(/valid dates/);
+    expect(() => releasedAt({ ...aSchedule(), now: new Date(Number.NaN) })).toThrow(/valid dates/);
+  });
+
   it('never releases less as time passes, never more than minted, and never less when boosted', () => {
     fc.assert(
       fc.property(

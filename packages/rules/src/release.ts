@@ -43,7 +43,6 @@ export function lockedAt(schedule: ReleaseSchedule & { now: Date }): PointUnits 
 /** The instant the next portion releases, or null once everything has been released. */
 export function nextReleaseAt(schedule: ReleaseSchedule & { now: Date }): Date | null {
   assertSchedule(schedule);
-  if (schedule.periods === 0) return null;
   const elapsed = periodsElapsed(schedule, schedule.now);
   if (elapsed >= schedule.periods) return null;
   const speed = speedOf(schedule);

@@ -82,5 +82,22 @@ describe('concentration review (SPEC §3.2 risk)', () => {
 
   it('flags no one when nothing is outstanding', () => {
     expect(isHoldingConcentrated({ holdings: 0, supply: 0, concentrationReview: 0.04 })).toBe(false);
+    expect(isHoldingConcentrated({ holdings: 5, supply: 0, concentrationReview: 0 })).toBe(false);
+  });
+
+  it('works the threshold out exactly for any share', () => {
+    expect(concentrationThreshold(1_000, 0.03)).toBe(30);
+    expect(concentrationThreshold(999, 0.0375)).toBe(37); // 37.4625
+    expect(concentrationThreshold(0, 0.04)).toBe(0);
+  });
+
+  it('treats negative or fractional supplies and holdings as bugs', () => {
+    expect(() => concentrationThreshold(-1, 0.04)).toThrow(/supply/);
+    expect(() => concentrationThreshold(1.5, 0.04)).toThrow(/supply/);
+    expect(() => isHoldingConcentrated({ holdings: -1, supply: 100, concentrationReview: 0.04 })).toThrow(/holdings/);
+    expect(() => isHoldingConcentrated({ holdings: 0.5, supply: 100, concentrationReview: 0.04 })).toThrow(/holdings/);
+    for (const [start, supply] of [[-1, 0], [0.5, 0], [0, -1], [0, 0.5]] as const) {
+      expect(() => supplyThrottle({ supplyAtWindowStart: start, supply, maxSupplyGrowth: 0.12 })).toThrow(/supplies/);
+    }
   });
 });

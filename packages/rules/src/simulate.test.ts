@@ -113,13 +113,15 @@ describe('simulate: classic programs (SPEC §3.1)', () => {
 
   it('expires what is left at the end of the expiry day, in the merchant time zone', () => {
     const program = aClassicProgram({ expiry: { kind: 'rolling', months: 1 } });
-    const { days, totals } = simulate(program, [paid(on('2025-01-31'), 'o1', 's1', 100_000), completed(on('2025-01-31', '12:00'), 'o1')], {
-      until: on('2025-03-02'),
-    });
-    expect(dayOf(days, '2025-02-27')).toMatchObject({ expired: 0, liability: { points: 8_000 } });
-    expect(dayOf(days, '2025-02-28')).toMatchObject({ expired: 8_000, liability: { points: 0, minor: 0 } });
+    const { days, totals } = simulate(
+      program,
+      [paid(on('2025-01-31'), 'o1', 's1', 100_000), completed(on('2025-01-31', '12:00'), 'o1'), paid(on('2025-01-31', '20:00'), 'o2', 's2', 50_000), completed(on('2025-01-31', '21:00'), 'o2')],
+      { until: on('2025-03-02') },
+    );
+    expect(dayOf(days, '2025-02-27')).toMatchObject({ expired: 0, liability: { points: 12_000 } });
+    expect(dayOf(days, '2025-02-28')).toMatchObject({ expired: 12_000, liability: { points: 0, minor: 0 } });
     expect(days.at(-1)?.date).toBe('2025-03-02');
-    expect(totals.expired).toBe(8_000);
+    expect(totals.expired).toBe(12_000);
   });
 
   it('replays the same history to the same series whatever the order the events arrive in', () => {
@@ -139,9 +141,167 @@ describe('simulate: classic programs (SPEC §3.1)', () => {
       paid(on('2025-03-03', '11:00'), 'o1', 's1', 100_000),
       completed(on('2025-03-04'), 'elsewhere'),
       refunded(on('2025-03-04'), 'elsewhere', 100),
+      completed(on('2025-03-04'), 'o1'),
     ]);
     expect(result.ignoredEvents).toBe(3);
     expect(result.totals.issued).toBe(8_000);
+  });
+
+  it('replays events at the same instant in the order they were given', () => {
+    const paidAt = on('2025-03-03');
+    const completion = completed(on('2025-03-04'), 'o1');
+    const use = used(on('2025-03-04'), 's1', 1_000);
+    expect(simulate(aClassicProgram(), [paid(paidAt, 'o1', 's1', 100_000), completion, use]).totals.redeemed).toBe(1_000);
+    expect(simulate(aClassicProgram(), [paid(paidAt, 'o1', 's1', 100_000), use, completion]).totals.redeemed).toBe(0);
+  });
+
+  it('puts an event at local midnight on the day it starts', () => {
+    const { days } = simulate(aClassicProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000), paid(on('2025-03-04', '00:00'), 'o2', 's2', 50_000)]);
+    expect(days.map((day) => [day.date, day.gmvMinor])).toEqual([
+      ['2025-03-03', 100_000],
+      ['2025-03-04', 50_000],
+    ]);
+  });
+
+  it('runs to the last event even when `until` is earlier', () => {
+    const { days } = simulate(aClassicProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000), paid(on('2025-03-05'), 'o2', 's1', 100_000)], { until: on('2025-03-04') });
+    expect(days.at(-1)?.date).toBe('2025-03-05');
+  });
+
+  it('earns on what the shopper paid in cash for eligible goods, as the earning rules say', () => {
+    const program = aClassicProgram({ earning: { excludedCategories: ['tobacco'] } });
+    const order = {
+      amount: 102_000,
+      items: [
+        { category: 'food', amount: 75_000 },
+        { category: 'tobacco', amount: 25_000 },
+      ],
+      shipping: 1_500,
+      tax: 500,
+      couponDiscount: 10_000,
+      pointsPaidValue: 20_000,
+    };
+    const { totals } = simulate(program, [paid(on('2025-03-03'), 'o1', 's1', order.amount, order)]);
+    // Tea ¥750 less its ¥75 coupon share and ¥150 of points: ¥525 eligible, × 5% × 1.6 (new shopper).
+    expect(totals.issued).toBe(4_200);
+  });
+
+  it('earns at the VIP coefficient for a VIP shopper', () => {
+    expect(simulate(aClassicProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000, { isVip: true })]).totals.issued).toBe(3_000);
+  });
+
+  it('earns at the new tier from the order after the one that reached it', () => {
+    const { days } = simulate(aClassicProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000), paid(on('2025-03-04'), 'o2', 's1', 100_000)]);
+    expect(dayOf(days, '2025-03-04').issued).toBe(6_000); // 银卡 ×1.2, regular
+  });
+
+  it('makes points usable at once when there is no pending window', () => {
+    const { totals } = simulate(aClassicProgram({ earning: { pendingDays: 0 } }), [paid(on('2025-03-03'), 'o1', 's1', 100_000), used(on('2025-03-03', '10:01'), 's1', 500)]);
+    expect(totals.redeemed).toBe(500);
+  });
+
+  it('holds each shopper to the daily cap, day by day', () => {
+    const program = aClassicProgram({ earning: { dailyCapPoints: 6_000 } });
+    const { days } = simulate(program, [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      paid(on('2025-03-03', '12:00'), 'o2', 's1', 100_000),
+      paid(on('2025-03-03', '12:00'), 'o3', 's2', 100_000),
+      paid(on('2025-03-04'), 'o4', 's1', 100_000),
+    ]);
+    expect(dayOf(days, '2025-03-03').issued).toBe(6_000 + 0 + 6_000);
+    expect(dayOf(days, '2025-03-04').issued).toBe(6_000);
+  });
+
+  it('starts a fresh monthly budget on the first local day of a month', () => {
+    const { days } = simulate(defaultProgram(), [paid(on('2025-03-31'), 'o1', 's1', 100_000, { isVip: true }), paid(on('2025-04-01'), 'o2', 's2', 100_000)]);
+    expect(dayOf(days, '2025-03-31').issued).toBe(3_000);
+    expect(dayOf(days, '2025-04-01')).toMatchObject({ issued: 5_000, withheld: 3_000 });
+  });
+
+  it('raises the budget alert once a day however many orders reach it', () => {
+    const { days } = simulate(defaultProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000), paid(on('2025-03-03', '11:00'), 'o2', 's2', 100_000)]);
+    expect(days[0]?.alerts).toEqual(['monthlyBudgetReached']);
+  });
+
+  it('makes only the completed order available, and a refund of it leaves another order pending', () => {
+    const { days, totals } = simulate(aClassicProgram(), [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      paid(on('2025-03-03', '11:00'), 'o2', 's1', 100_000),
+      completed(on('2025-03-04'), 'o2'),
+      used(on('2025-03-04', '12:00'), 's1', 7_000),
+      refunded(on('2025-03-05'), 'o1', 100_000),
+    ]);
+    expect(dayOf(days, '2025-03-04').redeemed).toBe(6_000); // only o2's 6,000 (银卡) are available
+    expect(dayOf(days, '2025-03-05')).toMatchObject({ clawedBack: 8_000, liability: { points: 0 } });
+    expect(totals.debt).toBe(0);
+  });
+
+  it('restores points used on an order placed before the points were used', () => {
+    const { totals } = simulate(aClassicProgram(), [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      completed(on('2025-03-03', '12:00'), 'o1'),
+      paid(on('2025-03-04'), 'o2', 's1', 20_000, { pointsPaidValue: 3_000 }),
+      used(on('2025-03-04', '10:01'), 's1', 3_000, 'o2'),
+      refunded(on('2025-03-05'), 'o2', 20_000),
+    ]);
+    expect(totals.restored).toBe(3_000);
+  });
+
+  it('exchanges points for coupons like any other use', () => {
+    const { totals } = simulate(aClassicProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000), completed(on('2025-03-03', '12:00'), 'o1'), { kind: 'couponExchanged', at: on('2025-03-04'), shopperId: 's1', points: 2_000 }]);
+    expect(totals).toMatchObject({ redeemed: 2_000, redeemedValueMinor: 2_000 });
+  });
+
+  it('counts a refund of an order already refunded in full as ignored', () => {
+    const result = simulate(aClassicProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000), refunded(on('2025-03-04'), 'o1', 100_000), refunded(on('2025-03-05'), 'o1', 1)]);
+    expect(result.ignoredEvents).toBe(1);
+    expect(result.totals.refundsMinor).toBe(100_000);
+  });
+
+  it('raises no budget alert while the budget has room', () => {
+    const { days } = simulate(defaultProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000, { isVip: true })]);
+    expect(days[0]).toMatchObject({ issued: 3_000, withheld: 0, alerts: [] });
+  });
+
+  it('shares one monthly budget across the days of a month', () => {
+    const { days } = simulate(defaultProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000, { isVip: true }), paid(on('2025-03-04'), 'o2', 's2', 30_000)]);
+    // ¥1,300 paid this month allows ¥65; ¥30 is spent, so the new shopper's 2,400 points fit.
+    expect(dayOf(days, '2025-03-04')).toMatchObject({ issued: 2_400, withheld: 0 });
+  });
+
+  it('completes an order that earned nothing without trouble', () => {
+    const { totals } = simulate(aClassicProgram(), [paid(on('2025-03-03'), 'o1', 's1', 0), completed(on('2025-03-04'), 'o1')]);
+    expect(totals).toMatchObject({ issued: 0, gmvMinor: 0 });
+  });
+
+  it('takes a refund of spent points from the shopper, never from another order still pending', () => {
+    const { days, totals } = simulate(aClassicProgram(), [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      paid(on('2025-03-04'), 'o2', 's1', 100_000),
+      completed(on('2025-03-04', '11:00'), 'o2'),
+      used(on('2025-03-04', '12:00'), 's1', 6_000),
+      refunded(on('2025-03-05'), 'o2', 100_000),
+    ]);
+    expect(dayOf(days, '2025-03-05')).toMatchObject({ clawedBack: 6_000, liability: { points: 8_000 } });
+    expect(totals.debt).toBe(6_000);
+  });
+
+  it('reports the debt left with shoppers at the end', () => {
+    const { totals } = simulate(aClassicProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000), completed(on('2025-03-03', '12:00'), 'o1'), used(on('2025-03-04'), 's1', 3_000), refunded(on('2025-03-05'), 'o1', 100_000)]);
+    expect(totals.debt).toBe(3_000);
+  });
+
+  it('does not tie points one shopper used to another shopper order', () => {
+    const { totals } = simulate(aClassicProgram(), [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      paid(on('2025-03-03', '11:00'), 'o3', 's2', 100_000),
+      completed(on('2025-03-03', '12:00'), 'o1'),
+      completed(on('2025-03-03', '12:00'), 'o3'),
+      paid(on('2025-03-04'), 'o2', 's1', 20_000),
+      used(on('2025-03-04', '10:01'), 's2', 3_000, 'o2'),
+      refunded(on('2025-03-05'), 'o2', 20_000),
+    ]);
+    expect(totals).toMatchObject({ redeemed: 3_000, restored: 0 });
   });
 
   it('returns no days for no events', () => {
@@ -163,6 +323,7 @@ describe('simulate: pool programs (SPEC §3.2)', () => {
       costMinor: 32_000,
       liability: { points: 190, minor: 32_000 },
       pool: { amount: 32_000, supply: 190, price: '168.4211' },
+      alerts: [],
     });
     expect(totals.costShareOfGmv).toBe('0.1600');
     expect(dayOf(days, '2025-03-04').costShareOfGmvToDate).toBe('0.1600');
@@ -244,6 +405,128 @@ describe('simulate: pool programs (SPEC §3.2)', () => {
     expect(dayOf(days, '2025-03-03').pool?.concentrationFlags).toBe(1);
   });
 
+  it('values the points issued at the price each order minted at', () => {
+    const { totals } = simulate(aPoolProgram(), [paid(on('2025-03-03'), 'o1', 's1', 100_000), paid(on('2025-03-03', '11:00'), 'o2', 's2', 100_000), completed(on('2025-03-04'), 'o1'), completed(on('2025-03-04', '11:00'), 'o2')]);
+    expect(totals.issuedValueMinor).toBe(11_200 + 11_142); // 112 × ¥1, then 78 × ¥1.428571 rounded down
+  });
+
+  it('contributes by category share on what the shopper paid in cash', () => {
+    const program = aPoolProgram({ poolShare: { default: 0.16, byCategory: { food: 0.08 } } });
+    const { totals } = simulate(program, [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000, { items: [{ category: 'food', amount: 50_000 }, { category: 'home', amount: 50_000 }], couponDiscount: 20_000, pointsPaidValue: 10_000 }),
+      completed(on('2025-03-04'), 'o1'),
+    ]);
+    // ¥700 paid in cash, spread over the lines: food ¥350 × 8% + home ¥350 × 16%.
+    expect(totals.costMinor).toBe(2_800 + 5_600);
+  });
+
+  it('scales the mint by the campaign on the categories it covers', () => {
+    const program = aPoolProgram({ mintRatio: 0.5 }, { campaigns: [{ id: 'food-day', multiplier: 2, categories: ['food'] }] });
+    const { totals } = simulate(program, [paid(on('2025-03-03'), 'o1', 's1', 200_000, { items: [{ category: 'food', amount: 100_000 }, { category: 'home', amount: 100_000 }] }), completed(on('2025-03-04'), 'o1')]);
+    expect(totals.issued).toBe(240); // ¥320 contributed, minted at (1 + 0.5) / 2 = 0.75 at ¥1
+  });
+
+  it('exchanges pool points for coupons, keeping the coupon retention in the pool', () => {
+    const program = aPoolProgram({ retention: { coupon: 0.1 } });
+    const { days } = simulate(program, [paid(on('2025-03-03'), 'o1', 's1', 100_000), completed(on('2025-03-03', '12:00'), 'o1'), { kind: 'couponExchanged', at: on('2025-03-04'), shopperId: 's1', points: 56 }]);
+    // 56 points are worth ¥80; 90% of it (¥72) is paid out.
+    expect(dayOf(days, '2025-03-04')).toMatchObject({ redeemed: 56, redeemedValueMinor: 8_000, pool: { amount: 8_800, supply: 56 } });
+  });
+
+  it('burns expired pool points with nothing paid out, so the holders left see the price rise', () => {
+    const program = aPoolProgram({}, {}, { expiry: { kind: 'rolling', months: 1 } });
+    const { days } = simulate(program, [paid(on('2025-01-10'), 'o1', 's1', 100_000), completed(on('2025-01-10', '11:00'), 'o1'), paid(on('2025-02-01'), 'o2', 's2', 100_000), completed(on('2025-02-01', '11:00'), 'o2')], { until: on('2025-02-11') });
+    expect(dayOf(days, '2025-02-10')).toMatchObject({ expired: 112, pool: { amount: 32_000, supply: 78, price: '410.2564' } });
+  });
+
+  it('does not restore pool points used to pay for a refunded order', () => {
+    const { totals } = simulate(aPoolProgram(), [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      completed(on('2025-03-03', '12:00'), 'o1'),
+      used(on('2025-03-04'), 's1', 50, 'o2'),
+      paid(on('2025-03-04'), 'o2', 's1', 20_000, { pointsPaidValue: 5_000 }),
+      completed(on('2025-03-04', '12:00'), 'o2'),
+      refunded(on('2025-03-05'), 'o2', 20_000),
+    ]);
+    expect(totals.restored).toBe(0);
+  });
+
+  it('pays a pool debt off with the next mint and burns the points that paid it', () => {
+    const { days, totals } = simulate(aPoolProgram(), [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      completed(on('2025-03-03', '11:00'), 'o1'),
+      used(on('2025-03-03', '12:00'), 's1', 112),
+      refunded(on('2025-03-03', '13:00'), 'o1', 100_000),
+      paid(on('2025-03-04'), 'o2', 's1', 100_000),
+      completed(on('2025-03-04', '11:00'), 'o2'),
+    ]);
+    expect(dayOf(days, '2025-03-03')).toMatchObject({ clawedBack: 112, pool: { supply: 0 } });
+    // The pool was emptied, so o2 mints 112 again at ¥1: all of them pay off the 112-point debt.
+    expect(dayOf(days, '2025-03-04')).toMatchObject({ issued: 112, liability: { points: 0 }, pool: { amount: 16_000, supply: 0 } });
+    expect(totals.debt).toBe(0);
+  });
+
+  it('lowers the cap-out basis by a refund, which can bring the cap-out forward', () => {
+    const program = aPoolProgram({ poolShare: { default: 1 }, mintRatio: 0.5, capMultiple: 1.2 }, {}, { expiry: { kind: 'none' } });
+    // 50 points for ¥100; half refunded: 25 points burned, the ¥100 stays, so 25 points are worth ¥100 against a ¥50 basis.
+    const { totals } = simulate(program, [paid(on('2025-03-03'), 'o1', 's1', 10_000), completed(on('2025-03-03', '11:00'), 'o1'), refunded(on('2025-03-03', '12:00'), 'o1', 5_000)]);
+    expect(totals).toMatchObject({ clawedBack: 25, capOuts: 1, redeemed: 25, redeemedValueMinor: 8_000 });
+  });
+
+  it('releases faster once the shopper has enough completed referrals', () => {
+    const program = aPoolProgram({ release: { periods: 10, periodDays: 1, referralBoost: { invitees: 1, factor: 2 } } });
+    const events: SimulationEvent[] = [paid(on('2025-03-03'), 'o1', 's1', 100_000), completed(on('2025-03-03', '12:00'), 'o1'), used(on('2025-03-05', '13:00'), 's1', 112)];
+    expect(simulate(program, events).totals.redeemed).toBe(22); // 2 of 10 periods
+    expect(simulate(program, [{ kind: 'referralCompleted', at: on('2025-03-04'), inviterId: 's1' }, ...events]).totals.redeemed).toBe(44); // 4 of 10
+  });
+
+  it('applies the monthly budget to the minted value, and alerts', () => {
+    const { days } = simulate(aPoolProgram({}, { monthlyBudgetRate: 0.05 }), [paid(on('2025-03-03'), 'o1', 's1', 100_000), completed(on('2025-03-03', '11:00'), 'o1')]);
+    expect(days[0]).toMatchObject({ issued: 50, withheld: 62, alerts: ['monthlyBudgetReached'], pool: { amount: 16_000, supply: 50 } });
+  });
+
+  it('applies the daily cap to what a shopper minted that day', () => {
+    const { days } = simulate(aPoolProgram({}, { dailyCapPoints: 100 }), [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      completed(on('2025-03-03', '11:00'), 'o1'),
+      paid(on('2025-03-03', '12:00'), 'o2', 's1', 100_000),
+      completed(on('2025-03-03', '13:00'), 'o2'),
+    ]);
+    expect(days[0]?.issued).toBe(100);
+  });
+
+  it('claws back locked points too: they are the shopper, only not yet usable', () => {
+    const program = aPoolProgram({ release: { periods: 10, periodDays: 1 } });
+    const { days, totals } = simulate(program, [paid(on('2025-03-03'), 'o1', 's1', 100_000), completed(on('2025-03-03', '11:00'), 'o1'), refunded(on('2025-03-03', '12:00'), 'o1', 50_000)]);
+    expect(days[0]).toMatchObject({ clawedBack: 56, pool: { supply: 56 } });
+    expect(totals.debt).toBe(0);
+  });
+
+  it('flags only shoppers holding more than the review share, not exactly that share', () => {
+    const program = aPoolProgram({ mintRatio: 1, risk: { concentrationReview: 0.5 } });
+    const { days } = simulate(program, [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      completed(on('2025-03-03', '11:00'), 'o1'),
+      paid(on('2025-03-03', '12:00'), 'o2', 's2', 100_000),
+      completed(on('2025-03-03', '13:00'), 'o2'),
+    ]);
+    expect(days[0]?.pool).toMatchObject({ supply: 320, concentrationFlags: 0 });
+  });
+
+  it('measures supply growth from the supply at the very instant the window opens', () => {
+    const program = aPoolProgram({ risk: { maxSupplyGrowth: 0.12, growthWindowDays: 30 } });
+    const { days } = simulate(program, [
+      paid(on('2025-03-01'), 'o1', 's1', 100_000),
+      completed(on('2025-03-01', '10:00'), 'o1'),
+      paid(on('2025-03-02'), 'o2', 's2', 100_000),
+      completed(on('2025-03-02', '10:00'), 'o2'),
+      paid(on('2025-04-01'), 'o3', 's3', 100_000),
+      completed(on('2025-04-01', '10:00'), 'o3'),
+    ]);
+    // 190 points when the window opened (o2 minted at that instant): up to 212, so 22 of 66.
+    expect(dayOf(days, '2025-04-01')).toMatchObject({ issued: 22, withheld: 44 });
+  });
+
   it('never lets the price fall from day to day, and the pool always covers the liability, over any history', () => {
     const shoppers = ['a', 'b', 'c'];
     const anEvent = fc.oneof(
@@ -265,18 +548,19 @@ describe('simulate: pool programs (SPEC §3.2)', () => {
           if (event.refund > 0) events.push(refunded(new Date(at.getTime() + 7_200_000), `o${index}`, Math.floor((event.amount * event.refund) / 100)));
         });
         const { days } = simulate(program, events, { until: on('2025-04-15') });
-        let previous: Ratio | null = null;
+        let previous: { price: Ratio; supply: number } | null = null;
         for (const day of days) {
           const pool = day.pool!;
           expect(day.liability.points).toBe(pool.supply);
           expect(day.liability.minor).toBeLessThanOrEqual(pool.amount);
-          if (pool.supply === 0) {
-            previous = null;
-            continue;
+          // An emptied pool restarts at the initial price (pool.md §7); the supply can only have
+          // touched zero during the day if the day burned at least what was outstanding before it.
+          const burned = day.redeemed + day.expired + day.clawedBack;
+          const price = pool.supply === 0 ? null : ratio(pool.amount, pool.supply);
+          if (previous !== null && price !== null && burned < previous.supply) {
+            expect(compareRatios(price, previous.price)).toBeGreaterThanOrEqual(0);
           }
-          const price = ratio(pool.amount, pool.supply);
-          if (previous !== null) expect(compareRatios(price, previous)).toBeGreaterThanOrEqual(0);
-          previous = price;
+          previous = price === null ? null : { price, supply: pool.supply };
         }
       }),
       { numRuns: 60 },

@@ -37,7 +37,7 @@ import { EMPTY_POOL, type PoolState, pointUnitValue, valueOfPoints } from './val
  * rule change on past orders"; the console and `jifen simulate` call it). It runs the same rules
  * the ledger runs — earning.ts, lots.ts, expiry.ts, refunds.ts, pool.ts, release.ts, risk.ts — on
  * an in-memory book and reports one row per local day in the merchant's time zone.
- * docs/rules/simulate.md states each figure and each simplification with an example.
+ * docs/rules.md (Simulating a program) states each figure and each simplification with an example.
  */
 
 interface EventBase {
@@ -196,10 +196,11 @@ const SPENDS_BEFORE_PRUNING = 32;
 /** Replays `events` under `program` and reports per local day. Pure: the same input, the same series. */
 export function simulate(program: Program, events: readonly SimulationEvent[], options: SimulationOptions = {}): Simulation {
   const book = new Book(program);
-  const ordered = events.map((event, index) => ({ event, index })).sort((a, b) => a.event.at.getTime() - b.event.at.getTime() || a.index - b.index);
-  const first = ordered[0]?.event.at ?? options.until;
+  // Array sort is stable: events at the same instant keep the order they were given in.
+  const ordered = [...events].sort((a, b) => a.at.getTime() - b.at.getTime());
+  const first = ordered[0]?.at ?? options.until;
   if (first === undefined) return { days: [], totals: book.totals(), ignoredEvents: 0 };
-  const lastEvent = ordered.at(-1)?.event.at ?? first;
+  const lastEvent = ordered.at(-1)?.at ?? first;
   const last = options.until !== undefined && options.until > lastEvent ? options.until : lastEvent;
   const timeZone = program.timeZone;
 
@@ -208,7 +209,7 @@ export function simulate(program: Program, events: readonly SimulationEvent[], o
   for (let date = localDate(first, timeZone); date <= localDate(last, timeZone); date = addDays(date, 1)) {
     const dayEnd = endOfLocalDay(date, timeZone);
     book.startDay(date);
-    for (; next < ordered.length && ordered[next]!.event.at < dayEnd; next++) book.apply(ordered[next]!.event);
+    for (; next < ordered.length && ordered[next]!.at < dayEnd; next++) book.apply(ordered[next]!);
     book.endDay(date, dayEnd);
     days.push(book.snapshot());
   }
@@ -273,7 +274,7 @@ class Book {
 
   /** The day's end: pending points mature, lots expire, then (pool) the cap-out sweep. */
   endDay(date: LocalDate, dayEnd: Date): void {
-    for (const order of this.ordersMaturingOn.get(date) ?? []) if (!order.isCompleted) this.complete(order, dayEnd);
+    for (const order of this.ordersMaturingOn.get(date) ?? []) this.complete(order, dayEnd);
     this.ordersMaturingOn.delete(date);
     for (const lot of this.lotsExpiringOn.get(date) ?? []) this.expire(lot);
     this.lotsExpiringOn.delete(date);
@@ -329,14 +330,8 @@ class Book {
     }
     const shopper = this.shopper(event.shopperId);
     const tier = this.tierOf(shopper, event.at);
-    const earningOrder: EarningOrder = {
-      amount: event.amount,
-      ...(event.items === undefined ? {} : { items: event.items }),
-      ...(event.shipping === undefined ? {} : { shipping: event.shipping }),
-      ...(event.tax === undefined ? {} : { tax: event.tax }),
-      ...(event.couponDiscount === undefined ? {} : { couponDiscount: event.couponDiscount }),
-      ...(event.pointsPaidValue === undefined ? {} : { pointsPaidValue: event.pointsPaidValue }),
-    };
+    const { amount, items, shipping, tax, couponDiscount, pointsPaidValue } = event;
+    const earningOrder: EarningOrder = { amount, items, shipping, tax, couponDiscount, pointsPaidValue };
     const order: BookOrder = {
       id: event.orderId,
       shopperId: shopper.id,
@@ -487,7 +482,7 @@ class Book {
     // Pending points of the order are cancelled cleanly; otherwise the clawback takes what the shopper
     // holds (in pool mode locked points too: they are the shopper's, only not yet usable).
     const pendingLot = shopper.lots.find((lot) => lot.id === order.lotId && lot.pendingOrderId !== null);
-    const sources = pendingLot !== undefined ? [pendingLot] : this.isPool ? shopper.lots.filter((lot) => lot.expiresAt === null || at < lot.expiresAt) : this.spendableLots(shopper, at);
+    const sources = pendingLot !== undefined ? [pendingLot] : this.isPool ? shopper.lots : this.spendableLots(shopper);
     const holds = (lot: BookLot) => (pendingLot !== undefined || this.isPool ? lot.remaining : this.spendableIn(lot, shopper, at));
     const taken = clawback({
       earnedPoints: order.earnedPoints,
@@ -505,7 +500,7 @@ class Book {
     shopper.debt += taken.value.debt;
     this.day.clawedBack += taken.value.points;
 
-    if (!this.isPool && order.spentPortions.length > 0) {
+    if (!this.isPool) {
       const restore = restoreSpent({
         portions: order.spentPortions,
         orderAmount: order.amount,
@@ -524,10 +519,9 @@ class Book {
 
   /** Points used at checkout or exchanged for a coupon: as many as the shopper can use, earliest expiry first. */
   private use(shopper: BookShopper, requested: number, use: PoolUse, at: Date, orderId?: string): void {
-    const lots = this.spendableLots(shopper, at);
+    const lots = this.spendableLots(shopper);
     const spendable = lots.reduce((sum, lot) => sum + this.spendableIn(lot, shopper, at), 0);
     const points = Math.min(requested, spendable);
-    if (points <= 0) return;
     const taken = this.takeFromLots(shopper, lots, points, at, (lot) => this.spendableIn(lot, shopper, at));
     const unitValue = this.unitValue();
     this.day.redeemed += points;
@@ -540,7 +534,6 @@ class Book {
   }
 
   private expire(lot: BookLot): void {
-    if (lot.remaining === 0) return;
     this.day.expired += lot.remaining;
     if (this.isPool) this.setPool(expireBurn(this.pool, lot.remaining).pool, lot.expiresAt ?? new Date(0));
     lot.remaining = 0;
@@ -569,7 +562,6 @@ class Book {
 
   /** Takes `points` from `lots` earliest expiry first (lots.ts), each within what `available` says it holds. */
   private takeFromLots(shopper: BookShopper, lots: readonly BookLot[], points: number, at: Date, available: (lot: BookLot) => number): SpentPortion[] {
-    if (points === 0) return [];
     const views: Lot[] = lots.map((lot) => ({ id: lot.id, remaining: pointUnits(available(lot)), expiresAt: lot.expiresAt, earnedAt: lot.earnedAt }));
     const allocation = allocateLots(views, points, at);
     assert(allocation.ok, 'never takes more than the lots hold');
@@ -583,9 +575,12 @@ class Book {
     return portions;
   }
 
-  /** Lots the shopper may spend from at `at`: available (not pending), not expired. */
-  private spendableLots(shopper: BookShopper, at: Date): BookLot[] {
-    return shopper.lots.filter((lot) => lot.pendingOrderId === null && (lot.expiresAt === null || at < lot.expiresAt) && this.spendableIn(lot, shopper, at) > 0);
+  /**
+   * Lots the shopper may spend from: available, not pending. Expired lots are already empty: lots
+   * expire at the end of a local day and the day-end step burns them before the next day's events.
+   */
+  private spendableLots(shopper: BookShopper): BookLot[] {
+    return shopper.lots.filter((lot) => lot.pendingOrderId === null);
   }
 
   /** What a lot lets the shopper spend: its remainder, less what staged release still locks (pool mode). */
@@ -603,8 +598,9 @@ class Book {
     return lot;
   }
 
+  /** Drops empty lots, so a long history does not make every spend slower (no figure depends on it). */
   private compact(shopper: BookShopper): void {
-    if (shopper.lots.some((lot) => lot.remaining === 0)) shopper.lots = shopper.lots.filter((lot) => lot.remaining > 0);
+    shopper.lots = shopper.lots.filter((lot) => lot.remaining > 0);
   }
 
   private setPool(pool: PoolState, at: Date): void {

@@ -10,7 +10,12 @@ import { defineJifenElements } from './elements';
  * file, since here nothing may be defined yet.
  */
 
-afterEach(() => vi.unstubAllGlobals());
+afterEach(async () => {
+  // Disconnect the element so its React root unmounts while jsdom's window still exists.
+  document.body.innerHTML = '';
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  vi.unstubAllGlobals();
+});
 
 it('keeps a token set on the element before the elements were defined', async () => {
   const shop = fakeJifen().on('shopper.me', aShopper()).on('shopper.coupons.catalog', [aCatalogEntry()]).on('shopper.coupons.mine', []);

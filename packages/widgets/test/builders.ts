@@ -16,6 +16,9 @@ export function aShopper(overrides: Partial<ShopperMe> = {}): ShopperMe {
     pointValue: { minor: 1, perPoints: 1 },
     pointPrice: '1.0000',
     pointDecimals: 0,
+    currency: 'CNY',
+    timeZone: 'Asia/Shanghai',
+    valuation: 'fixed',
     expiring: null,
     ...overrides,
   };

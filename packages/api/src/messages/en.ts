@@ -22,6 +22,7 @@ export const en: MessageCatalogue = {
   HOLD_NOT_ACTIVE: (facts) => `the hold is already ${String(facts.status)}`,
   REDEMPTION_AWAITING_APPROVAL: (facts) => `the merchant must approve this redemption first (hold ${String(facts.holdId)})`,
   ALREADY_CHECKED_IN: () => 'already checked in today',
+  BALANCE_LIMIT: (facts) => `would carry the balance of ${amount(facts.balance)} points past the limit of ${amount(facts.limit)} (asked ${amount(facts.requested)})`,
   INSUFFICIENT_POINTS: (facts) => `needs ${amount(facts.requested)} points but only ${amount(facts.available)} are available`,
   PAYLOAD_TOO_LARGE: (facts) => `the request body is larger than ${amount(facts.limit)} bytes`,
   RATE_LIMITED: (facts) => `too many requests; retry after ${String(facts.retryAfterSeconds)} s`,

@@ -2,11 +2,18 @@ import type { MessageCatalogue } from '../errors';
 
 const amount = (value: unknown) => (typeof value === 'number' ? value.toLocaleString('zh-CN') : String(value));
 
+/** 配置校验的各项问题（规则引擎已给出中英两种说法）；没有时退回英文摘要。 */
+function chineseSummary(facts: Record<string, unknown>): string {
+  const issues = Array.isArray(facts.issues) ? (facts.issues as { message?: { 'zh-CN'?: unknown } }[]) : [];
+  const messages = issues.map((issue) => issue.message?.['zh-CN']).filter((message): message is string => typeof message === 'string');
+  return messages.length > 0 ? messages.join('；') : String(facts.summary ?? '');
+}
+
 /** 简体中文提示，按 reason 索引；与 en.ts 一一对应。 */
 export const zhCN: MessageCatalogue = {
   INVALID_INPUT: (facts) => String(facts.detail ?? '无效'),
-  INVALID_PROGRAM: (facts) => `积分规则无效：${String(facts.summary ?? '')}`,
-  INVALID_TEMPLATE: (facts) => `优惠券模板无效：${String(facts.summary ?? '')}`,
+  INVALID_PROGRAM: (facts) => `积分规则无效：${chineseSummary(facts)}`,
+  INVALID_TEMPLATE: (facts) => `优惠券模板无效：${chineseSummary(facts)}`,
   CURRENCY_MISMATCH: (facts) => `必须为商户币种 ${String(facts.expected)}`,
   UNAUTHORIZED: () => '需要有效的凭证',
   FORBIDDEN: () => '该凭证无权执行此操作',
@@ -21,6 +28,7 @@ export const zhCN: MessageCatalogue = {
   HOLD_NOT_ACTIVE: (facts) => `该积分预占已是 ${String(facts.status)} 状态`,
   REDEMPTION_AWAITING_APPROVAL: (facts) => `该笔积分使用需经商家审核通过（预占 ${String(facts.holdId)}）`,
   ALREADY_CHECKED_IN: () => '今天已签到',
+  BALANCE_LIMIT: (facts) => `会使积分余额 ${amount(facts.balance)} 超出上限 ${amount(facts.limit)}（本次 ${amount(facts.requested)}）`,
   INSUFFICIENT_POINTS: (facts) => `需要 ${amount(facts.requested)} 积分，可用仅 ${amount(facts.available)}`,
   PAYLOAD_TOO_LARGE: (facts) => `请求体超过 ${amount(facts.limit)} 字节`,
   RATE_LIMITED: (facts) => `请求过于频繁，请 ${String(facts.retryAfterSeconds)} 秒后重试`,

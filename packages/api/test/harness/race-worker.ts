@@ -19,7 +19,8 @@ import { type RaceCommand, type RaceOperation, type RaceOutcome, type RaceReport
 
 const url = process.argv[2];
 if (url === undefined) throw new Error('race-worker: pass the database URL as the first argument');
-const store = createDb({ url, maxConnections: 4 });
+// Several processes queue on one SQLite file here; under a loaded CI machine 5 s is not always enough.
+const store = createDb({ url, maxConnections: 4, busyTimeoutMs: 30_000 });
 let now = new Date(0);
 const ledger = new Ledger(store, { clock: () => now, groupCommit: process.argv[3] === 'group-commit' });
 let batch: RaceOperation[] = [];

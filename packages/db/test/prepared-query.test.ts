@@ -1,0 +1,71 @@
+import { sql } from 'kysely';
+import { expect, test } from 'vitest';
+import { insertMany, prepareLockingRead, prepareQuery } from '../src';
+import { describeEachDialect, useTestDb } from '../src/testing';
+import { aLot, aMerchant } from './builders';
+
+const merchantsNamed = prepareQuery((db, key: { prefix: string; limit: number }) =>
+  db.selectFrom('merchants').select(['id', 'name']).where('id', 'like', key.prefix).orderBy('id').limit(key.limit),
+);
+
+const renameMerchant = prepareQuery((db, change: { id: string; name: string }) => db.updateTable('merchants').set({ name: change.name }).where('id', '=', change.id));
+
+const lotsOf = prepareLockingRead((db, key: { merchantId: string; shopperId: string }) =>
+  db.selectFrom('lots').select(['id', 'remaining']).where('merchant_id', '=', key.merchantId).where('shopper_id', '=', key.shopperId).where('status', '=', 'available'),
+);
+
+describeEachDialect('prepared queries', (dialect) => {
+  const testDb = useTestDb(dialect);
+
+  test('a prepared select answers for the values of each call, not those it was compiled with', async () => {
+    const { db } = testDb();
+    await db.insertInto('merchants').values([aMerchant({ id: 'pq_a1', name: 'A1' }), aMerchant({ id: 'pq_a2', name: 'A2' }), aMerchant({ id: 'pq_b1', name: 'B1' })]).execute();
+    expect(await merchantsNamed.execute(db, { prefix: 'pq_a%', limit: 10 })).toEqual([
+      { id: 'pq_a1', name: 'A1' },
+      { id: 'pq_a2', name: 'A2' },
+    ]);
+    expect(await merchantsNamed.execute(db, { prefix: 'pq_b%', limit: 10 })).toEqual([{ id: 'pq_b1', name: 'B1' }]);
+    expect(await merchantsNamed.executeTakeFirst(db, { prefix: 'pq_a%', limit: 1 })).toEqual({ id: 'pq_a1', name: 'A1' });
+    expect(await merchantsNamed.executeTakeFirst(db, { prefix: 'pq_none%', limit: 1 })).toBeUndefined();
+  });
+
+  test('a prepared write reports the rows it changed and runs inside the transaction it is given', async () => {
+    const { db } = testDb();
+    await db.insertInto('merchants').values(aMerchant({ id: 'pq_w1', name: 'before' })).execute();
+    await expect(
+      db.transaction().execute(async (trx) => {
+        expect(await renameMerchant.executeWrite(trx, { id: 'pq_w1', name: 'inside' })).toBe(1);
+        expect(await renameMerchant.executeWrite(trx, { id: 'pq_missing', name: 'x' })).toBe(0);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(await merchantsNamed.executeTakeFirst(db, { prefix: 'pq_w1', limit: 1 })).toEqual({ id: 'pq_w1', name: 'before' });
+  });
+
+  test('a locking read returns the rows as a plain read does', async () => {
+    const { db } = testDb();
+    await db.insertInto('lots').values([aLot({ id: 'pq_lot_1', merchant_id: 'pq_m', shopper_id: 'pq_s' }), aLot({ id: 'pq_lot_2', merchant_id: 'pq_m', shopper_id: 'pq_other' })]).execute();
+    const rows = await db.transaction().execute((trx) => lotsOf.execute(trx, { merchantId: 'pq_m', shopperId: 'pq_s' }));
+    expect(rows).toEqual([{ id: 'pq_lot_1', remaining: 100 }]);
+  });
+
+  test('a builder that writes a parameter into the SQL text instead of binding it is refused', async () => {
+    const unbound = prepareQuery((db, key: { column: string }) => db.selectFrom('merchants').select(sql.ref(key.column).as('value')));
+    await expect(unbound.execute(testDb().db, { column: 'name' })).rejects.toThrow('instead of binding it');
+  });
+
+  test('insertMany stores every row, in pieces of at most a hundred, with nulls and constants intact', async () => {
+    const { db } = testDb();
+    const lots = Array.from({ length: 237 }, (_, index) =>
+      aLot({ id: `pq_many_${String(index).padStart(3, '0')}`, merchant_id: 'pq_many', remaining: index, expires_at: index % 2 === 0 ? null : index }),
+    );
+    await insertMany(db, 'lots', lots);
+    const stored = await db.selectFrom('lots').select(['id', 'remaining', 'expires_at']).where('merchant_id', '=', 'pq_many').orderBy('id').execute();
+    expect(stored).toEqual(lots.map((lot) => ({ id: lot.id, remaining: lot.remaining, expires_at: lot.expires_at })));
+  });
+
+  test('insertMany refuses rows whose columns differ', async () => {
+    const rows = [aMerchant({ id: 'pq_mixed_1' }), { ...aMerchant({ id: 'pq_mixed_2' }), webhook_url: 'https://shop.example/hook' }];
+    await expect(insertMany(testDb().db, 'merchants', rows)).rejects.toThrow('same columns');
+  });
+});
