@@ -204,7 +204,7 @@ function killPlans(random: Random, events: readonly ShopEvent[], history: Genera
   return [...moments]
     .sort((a, b) => a - b)
     .map((moment): KillPlan => {
-      if (moment === insideSweep) return { kind: 'inside', event: moment, candidates: sweepsThatExpire, stage: 'sweep:lots', query: random.integer(2, 6) };
+      if (moment === insideSweep) return { kind: 'inside', event: moment, candidates: sweepsThatExpire, stage: 'sweep:lots', query: random.integer(1, 2) };
       if (moment === insideRefund) return { kind: 'inside', event: moment, candidates: refunds, stage: 'refund', query: random.integer(3, 12) };
       if (moment === beforeAck) return { kind: 'inside', event: moment, candidates: payments, stage: 'acknowledging', query: 1 };
       return { kind: 'random', afterAck: moment - 1, delayMs: random.integer(0, 4) };
