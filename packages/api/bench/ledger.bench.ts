@@ -83,7 +83,7 @@ function sweepFigures(dialect: 'sqlite' | 'postgres', figure: SweepFigure): Reco
       figure.sweepRate,
       figure.loopRate,
       'lots/s',
-      `${figure.due} due of ${figure.lots} lots expired in ${figure.seconds.toFixed(2)} s (${figure.batches} transactions); baseline: a row-by-row loop (select, update lot, update shopper, journal, per lot, 2,000 lots a transaction) run on an identical copy of the database for its first ${figure.loopSampleDue} due lots and extrapolated per lot: ${loopSeconds.toFixed(1)} s for ${figure.due}; ${conditions()}`,
+      `${figure.due} due of ${figure.lots} lots expired in ${figure.seconds.toFixed(2)} s (${figure.batches} transactions); baseline: a row-by-row loop (select, update lot, update shopper, journal, per lot) in transactions of ${figure.loopBatch} lots (the sweep's average batch), run on an identical copy of the database for its first ${figure.loopSampleDue} due lots and extrapolated per lot: ${loopSeconds.toFixed(1)} s for ${figure.due}; ${conditions()}`,
     ),
     [`ledger.sweep.${dialect}.seconds`]: { value: round(figure.seconds, 2), unit: 's', note: `the whole sweep of ${figure.lots} lots, ${figure.due} due; target ≤ 10 s on SQLite; ${conditions()}` },
     [`ledger.sweep.${dialect}.longestTransaction`]: {
