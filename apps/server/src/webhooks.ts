@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { type ClaimedMessage, type Ledger, claimDue, getMerchant, markDelivered, markFailed } from '@jifen/api';
+import { type ClaimedMessage, type Ledger, claimDue, claimedMessageOf, getMerchant, markDelivered, markFailed } from '@jifen/api';
 
 /**
  * Webhook delivery (issue 4 "Webhooks"): the outbox rows the ledger wrote in the same transaction as
@@ -134,15 +134,7 @@ export async function replayWebhooks(ledger: Ledger, options: ReplayOptions): Pr
   const report = { delivered: 0, failed: 0, undeliverable: 0, total: rows.length };
   let done = 0;
   await forEachLimited(rows, PARALLEL_DELIVERIES, async (row) => {
-    const message: ClaimedMessage = {
-      id: row.id,
-      merchantId: row.merchant_id,
-      kind: row.kind,
-      dedupeKey: row.dedupe_key,
-      payload: JSON.parse(row.payload) as Record<string, unknown>,
-      attempts: Number(row.attempts),
-      createdAt: Number(row.created_at),
-    };
+    const message = claimedMessageOf(row);
     const destination = await destinations(row.merchant_id);
     const outcome = await sendWebhook(message, destination, ledger.now(), options);
     if (outcome.ok) report.delivered += 1;

@@ -94,7 +94,7 @@ export async function claimDue(ledger: Ledger, options: { limit: number; leaseMs
       .set({ next_attempt_at: now + leaseMs, attempts: sql<number>`attempts + 1` })
       .where('id', 'in', rows.map((row) => row.id))
       .execute();
-    return rows.map((row) => ({ ...toClaimed(row), attempts: Number(row.attempts) + 1 }));
+    return rows.map((row) => ({ ...claimedMessageOf(row), attempts: Number(row.attempts) + 1 }));
   });
 }
 
@@ -128,10 +128,11 @@ export function outboxBackoffMs(attempts: number): number {
 export async function listOutbox(db: Kysely<Database>, merchantId: string, options: { kind?: string; limit?: number } = {}): Promise<ClaimedMessage[]> {
   let query = db.selectFrom('outbox').selectAll().where('merchant_id', '=', merchantId).orderBy('created_at', 'desc').orderBy('id').limit(options.limit ?? 100);
   if (options.kind !== undefined) query = query.where('kind', '=', options.kind);
-  return (await query.execute()).map((row) => toClaimed(row));
+  return (await query.execute()).map((row) => claimedMessageOf(row));
 }
 
-function toClaimed(row: OutboxRow): ClaimedMessage {
+/** An outbox row as the message a deliverer sends (its payload parsed). */
+export function claimedMessageOf(row: OutboxRow): ClaimedMessage {
   return {
     id: row.id,
     merchantId: row.merchant_id,

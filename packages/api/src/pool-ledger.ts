@@ -2,7 +2,6 @@ import type { Database } from '@jifen/db';
 import {
   type PoolOrderLine,
   type PoolState,
-  type PoolUse,
   type Program,
   type Ratio,
   RATIO_ONE,
@@ -28,7 +27,7 @@ import { changeBalances, createLot, lockShopper } from './accounts';
 import { refreshCapOutTriggerInTx, runCapOutsInTx } from './capout';
 import type { WriteContext } from './ledger';
 import { getProgram } from './merchants';
-import { lockPool, payOutOfPool, savePool } from './pool-state';
+import { type PoolPayoutInput, lockPool, payOutOfPool, savePool } from './pool-state';
 import { enqueue } from './outbox';
 import { alertSupplyGrowthInTx, refreshConcentrationFlagInTx, supplyThrottleInTx } from './risk-approvals';
 
@@ -313,22 +312,12 @@ export async function poolOnRefundInTx(tx: WriteContext, input: PoolRefund): Pro
   return { burned: burn.burned };
 }
 
-export interface PoolPayout {
-  merchantId: string;
-  shopperId: string;
-  points: number;
-  use: PoolUse;
-  ref: string;
-  program: Program;
-  programVersion: number;
-}
-
 /**
  * Using points (checkout, coupon exchange, cap-out): burns them and pays
  * `floor(points × price × (1 − retention[use]))` out of the pool; journals 'pool.payout'
  * (amount −payout, points 0: the caller journals the shopper's points).
  */
-export async function poolPayoutInTx(tx: WriteContext, input: PoolPayout): Promise<{ payout: number }> {
+export async function poolPayoutInTx(tx: WriteContext, input: PoolPayoutInput): Promise<{ payout: number }> {
   const { payout, pool } = await payOutOfPool(tx, input);
   await afterHoldingsChanged(tx, { merchantId: input.merchantId, shopperId: input.shopperId, program: input.program, supply: pool.supply });
   return { payout };
