@@ -71,7 +71,7 @@ export function ratio(numerator: bigint | number, denominator: bigint | number =
     top = -top;
     bottom = -bottom;
   }
-  const divisor = gcd(top < 0n ? -top : top, bottom);
+  const divisor = gcd(top, bottom); // gcd is taken of absolute values
   return { numerator: top / divisor, denominator: bottom / divisor };
 }
 
@@ -81,6 +81,17 @@ export function multiplyRatios(...factors: Ratio[]): Ratio {
   for (const factor of factors) {
     numerator *= factor.numerator;
     denominator *= factor.denominator;
+  }
+  return ratio(numerator, denominator);
+}
+
+/** The exact sum of the terms (zero for none), reduced. */
+export function addRatios(...terms: Ratio[]): Ratio {
+  let numerator = 0n;
+  let denominator = 1n;
+  for (const term of terms) {
+    numerator = numerator * term.denominator + term.numerator * denominator;
+    denominator *= term.denominator;
   }
   return ratio(numerator, denominator);
 }

@@ -3,6 +3,7 @@ import {
   type PointUnits,
   type Ratio,
   RATIO_ONE,
+  addRatios,
   allocateProportionally,
   divideFloor,
   formatRatio,
@@ -365,7 +366,7 @@ export function earnForOrder(program: Program, input: EarningInput): Earning {
   const campaigns = activeCampaigns(program, input.at);
   const shares = campaignShares(eligible.lines, campaigns);
 
-  const weighted = sumRatios(shares.map((share) => multiplyRatios(ratio(share.eligible), share.ratio)));
+  const weighted = addRatios(...shares.map((share) => multiplyRatios(ratio(share.eligible), share.ratio)));
   const campaignRatio = eligible.amount > 0 ? multiplyRatios(weighted, ratio(1, eligible.amount)) : (shares[0]?.ratio ?? RATIO_ONE);
   const factors = [...baseFactors(program, input), ...blendedCampaignFactor(shares, campaigns, campaignRatio)];
   const multiplier = multiplyRatios(...factors.map((factor) => factor.ratio));
@@ -457,10 +458,6 @@ function factor(kind: EarningFactor['kind'], id: string, name: LocalizedMessage,
 /** A ratio for display: four places at most, trailing zeros dropped ("0.05", "1.6", "2"). */
 export function decimalOf(value: Ratio): string {
   return formatRatio(value, 4).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
-}
-
-function sumRatios(values: readonly Ratio[]): Ratio {
-  return values.reduce((total, value) => ratio(total.numerator * value.denominator + value.numerator * total.denominator, total.denominator * value.denominator), ratio(0));
 }
 
 /**

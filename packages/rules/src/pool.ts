@@ -4,6 +4,7 @@ import {
   type Ratio,
   RATIO_ONE,
   RATIO_ZERO,
+  addRatios,
   compareRatios,
   divideCeil,
   divideFloor,
@@ -388,10 +389,6 @@ export function convertCapOut(pool: PoolState, holdings: number, retention: Pool
 
 function complement(share: Ratio): Ratio {
   return ratio(share.denominator - share.numerator, share.denominator);
-}
-
-function addRatios(a: Ratio, b: Ratio): Ratio {
-  return ratio(a.numerator * b.denominator + b.numerator * a.denominator, a.denominator * b.denominator);
 }
 
 function minBigint(a: bigint, b: bigint): bigint {
