@@ -1,7 +1,9 @@
 import type { AppRouter } from '@jifen/api';
-import { type TRPCClient, TRPCClientError, createTRPCClient, httpBatchLink, retryLink } from '@trpc/client';
+import { type TRPCClient, TRPCClientError, type TRPCLink, createTRPCClient, httpBatchLink, retryLink } from '@trpc/client';
+import { type Unsubscribable, observable } from '@trpc/server/observable';
+import type { EarlyAnswers } from './early-start';
 import type { Locale } from './i18n';
-import { type TokenSourceOptions, createTokenSource } from './token-source';
+import { type TokenSource, type TokenSourceOptions, createTokenSource } from './token-source';
 
 /**
  * The widgets' tRPC client (SPEC §5): plain JSON (no transformer), calls made in the same tick go
@@ -15,15 +17,23 @@ export interface JifenClientOptions extends TokenSourceOptions {
   /** Where jifen serves its API, e.g. `https://points.example.com`; `''` for the page's own origin. */
   apiBase: string;
   locale?: Locale;
+  /** A token source shared with others (the elements' early start); else one is made from the token options. */
+  tokenSource?: TokenSource;
+  /** Answers to first calls already asked for (early-start.ts): a query finds its answer there before asking jifen. */
+  early?: EarlyAnswers;
 }
 
 /** Queries travel as GET; a long cart (items) goes in another batch rather than past proxies' URL limits. */
 const URL_LENGTH_MAX = 4_000;
 
+/** The early answers each client takes its first answers from (`earlyAnswer`). */
+const earlyAnswersOf = new WeakMap<JifenClient, EarlyAnswers>();
+
 export function createJifenClient(options: JifenClientOptions): JifenClient {
-  const tokens = createTokenSource(options);
-  return createTRPCClient<AppRouter>({
+  const tokens = options.tokenSource ?? createTokenSource(options);
+  const client = createTRPCClient<AppRouter>({
     links: [
+      ...(options.early ? [earlyAnswersLink(options.early)] : []),
       // A token from the endpoint may have been revoked or expired early: fetch a fresh one once.
       // Retrying is safe: a refused token writes nothing.
       retryLink({
@@ -44,6 +54,48 @@ export function createJifenClient(options: JifenClientOptions): JifenClient {
       }),
     ],
   });
+  if (options.early) earlyAnswersOf.set(client, options.early);
+  return client;
+}
+
+/**
+ * A first call's answer that the early start already has (early-start.ts), for a widget's first
+ * render: the widget then shows its figures at once instead of "loading" and a second render.
+ * Undefined when there is none yet; the widget asks as usual (and may still get it from there).
+ * The answer is what jifen sent for `path` and `input`, the procedure's output as the client types it.
+ */
+export function earlyAnswer<T>(client: JifenClient, path: string, input?: unknown): T | undefined {
+  return earlyAnswersOf.get(client)?.takeArrived(path, input)?.value as T | undefined;
+}
+
+/**
+ * Answers a query from the answers fetched ahead, when there is one; anything else, or an early
+ * answer that failed, goes on to jifen. A mutation drops the answers not taken yet: they may no
+ * longer be true.
+ */
+function earlyAnswersLink(early: EarlyAnswers): TRPCLink<AppRouter> {
+  return () =>
+    ({ op, next }) =>
+      observable((observer) => {
+        if (op.type === 'mutation') early.forget();
+        let forwarded: Unsubscribable | null = null;
+        let isClosed = false;
+        const forward = () => {
+          if (!isClosed) forwarded = next(op).subscribe(observer);
+        };
+        const answer = op.type === 'query' ? early.take(op.path, op.input) : null;
+        if (answer === null) forward();
+        else
+          answer.then((data) => {
+            if (isClosed) return;
+            observer.next({ result: { type: 'data', data } });
+            observer.complete();
+          }, forward);
+        return () => {
+          isClosed = true;
+          forwarded?.unsubscribe();
+        };
+      });
 }
 
 /** What a failed call tells the shopper: the server's message (in their language) and its domain reason. */

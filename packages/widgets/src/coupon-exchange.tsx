@@ -1,5 +1,5 @@
-import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
-import { type CallFailure, describeFailure } from './client';
+import { type ReactNode, useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
+import { type CallFailure, describeFailure, earlyAnswer } from './client';
 import { ConfirmDialog } from './confirm-dialog';
 import { CopyButton } from './copy-button';
 import { type Display, formatPercent, formatZhe } from './i18n';
@@ -44,9 +44,9 @@ export function CouponExchange(props: CouponExchangeProps) {
   callbacks.current = props;
   const onFailure = (failure: CallFailure) => callbacks.current.onError?.(failure);
 
-  const me = useRemote(() => client.shopper.me.query(), clientKey, { onFailure });
-  const catalog = useRemote(() => client.shopper.coupons.catalog.query(), clientKey, { onFailure });
-  const mine = useRemote(() => client.shopper.coupons.mine.query(), clientKey, { onFailure });
+  const me = useRemote(() => client.shopper.me.query(), clientKey, { onFailure, initial: () => earlyAnswer(client, 'shopper.me') });
+  const catalog = useRemote(() => client.shopper.coupons.catalog.query(), clientKey, { onFailure, initial: () => earlyAnswer(client, 'shopper.coupons.catalog') });
+  const mine = useRemote(() => client.shopper.coupons.mine.query(), clientKey, { onFailure, initial: () => earlyAnswer(client, 'shopper.coupons.mine') });
   const display = useDisplay(me.value, props, locale);
   const { t } = display;
 
@@ -58,7 +58,8 @@ export function CouponExchange(props: CouponExchangeProps) {
   const issuedTitleId = useId();
 
   const hasReported = useRef(false);
-  useEffect(() => {
+  // In the commit that puts the figures in the page, so the page hears it before they are painted, not a frame later.
+  useLayoutEffect(() => {
     if (hasReported.current || me.value === undefined || catalog.value === undefined || mine.value === undefined) return;
     hasReported.current = true;
     callbacks.current.onReady?.();

@@ -2,7 +2,9 @@ import { type ReactElement, createElement } from 'react';
 import { type Root, createRoot } from 'react-dom/client';
 import { type CallFailure, type JifenClient, createJifenClient } from './client';
 import { CouponExchange } from './coupon-exchange';
+import { createEarlyStart } from './early-start';
 import { ExpiryBanner } from './expiry-banner';
+import { parseItems, wholeNumber } from './first-calls';
 import {
   type HostOptions,
   type JifenHostElement,
@@ -26,7 +28,8 @@ import type { ConnectionProps } from './use-jifen-client';
 
 /**
  * Elements that fetch their token from the same endpoint share one client: one token request and
- * one batched call for everything the page's widgets ask in the same tick.
+ * one batched call for everything the page's widgets ask in the same tick. With an early start
+ * (the loader's), that client uses its token source and takes the first answers it fetched.
  */
 const sharedClients = new Map<string, JifenClient>();
 
@@ -36,7 +39,8 @@ function clientFor(host: JifenHostElement, apiBase: string, tokenEndpoint: strin
   const key = JSON.stringify([apiBase, tokenEndpoint, options.locale]);
   let client = sharedClients.get(key);
   if (!client) {
-    client = createJifenClient({ ...options, token: null });
+    const early = host.early?.connection(apiBase, tokenEndpoint, locale);
+    client = createJifenClient({ ...options, token: null, ...(early ? { tokenSource: early.tokens, early: early.answers } : {}) });
     sharedClients.set(key, client);
   }
   return client;
@@ -44,13 +48,6 @@ function clientFor(host: JifenHostElement, apiBase: string, tokenEndpoint: strin
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** A whole number ≥ 0 from an attribute, or null when it is missing or not one. */
-function wholeNumber(value: string | null): number | null {
-  if (value === null || !/^\s*\d+\s*$/.test(value)) return null;
-  const number = Number(value);
-  return Number.isSafeInteger(number) ? number : null;
 }
 
 function invalidAttribute(host: JifenHostElement, name: string, expected: string): void {
@@ -62,14 +59,8 @@ function invalidAttribute(host: JifenHostElement, name: string, expected: string
 }
 
 function itemsOf(host: JifenHostElement): OrderLine[] | null {
-  const text = host.getAttribute('items');
-  if (text === null || text.trim() === '') return null;
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (Array.isArray(parsed)) return parsed as OrderLine[];
-  } catch {
-    // Reported below, like any other shape that is not a list.
-  }
+  const items = parseItems(host.getAttribute('items'));
+  if (items !== 'invalid') return items;
   invalidAttribute(host, 'items', 'a JSON list of order lines such as [{"sku":"tea","amount":4800}]');
   return null;
 }
@@ -138,5 +129,5 @@ export const widgetModule: WidgetModule = { mountWidget };
  * `@jifen/widgets` themselves; a script-tag page uses `/widgets/jifen.js` instead.
  */
 export function defineJifenElements(options: Omit<HostOptions, 'load'> = {}): void {
-  defineJifenHosts({ ...options, load: async () => widgetModule });
+  defineJifenHosts({ early: createEarlyStart(), ...options, load: async () => widgetModule });
 }

@@ -1,7 +1,8 @@
-import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
+import { type ReactNode, useId, useLayoutEffect, useRef, useState } from 'react';
 import { ratio, valueOfPoints } from '@jifen/rules';
-import type { CallFailure } from './client';
+import { type CallFailure, earlyAnswer } from './client';
 import { dismissOn, isDismissedOn } from './dismissal';
+import { POOL_HISTORY_LIMIT } from './first-calls';
 import { type Display, daysUntil, localDateIn } from './i18n';
 import { type ShopperMe, type UpcomingExpiries, shopperExpiry } from './shopper-api';
 import { Sparkline } from './sparkline';
@@ -26,7 +27,6 @@ export interface ExpiryBannerProps extends ConnectionProps {
 }
 
 const WINDOW_DAYS_DEFAULT = 30;
-const HISTORY_LIMIT = 30;
 
 export function ExpiryBanner(props: ExpiryBannerProps) {
   const locale = useLocale(props);
@@ -36,9 +36,10 @@ export function ExpiryBanner(props: ExpiryBannerProps) {
   callbacks.current = props;
   const onFailure = (failure: CallFailure) => callbacks.current.onError?.(failure);
 
-  const me = useRemote<ShopperMe>(() => client.shopper.me.query(), clientKey, { onFailure });
+  const me = useRemote<ShopperMe>(() => client.shopper.me.query(), clientKey, { onFailure, initial: () => earlyAnswer(client, 'shopper.me') });
   // Asked in the same batch as `me`: a fixed-value program answers an empty history.
-  const history = useRemote(() => client.shopper.pool.history.query({ limit: HISTORY_LIMIT }), clientKey, { onFailure });
+  const historyInput = { limit: POOL_HISTORY_LIMIT };
+  const history = useRemote(() => client.shopper.pool.history.query(historyInput), clientKey, { onFailure, initial: () => earlyAnswer(client, 'shopper.pool.history', historyInput) });
   const display = useDisplay(me.value, props, locale);
   const { t } = display;
   const [isOpen, setOpen] = useState(false);
@@ -47,7 +48,8 @@ export function ExpiryBanner(props: ExpiryBannerProps) {
   const scheduleId = useId();
 
   const hasReported = useRef(false);
-  useEffect(() => {
+  // In the commit that puts the figures in the page, so the page hears it before they are painted, not a frame later.
+  useLayoutEffect(() => {
     if (hasReported.current || me.value === undefined || history.value === undefined) return;
     hasReported.current = true;
     callbacks.current.onReady?.();

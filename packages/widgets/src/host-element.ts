@@ -1,3 +1,5 @@
+import type { EarlyStart } from './early-start';
+
 /**
  * The three custom elements' hosts (SPEC §6), without React: the shadow root, the observed
  * attributes, the `token` property and the lifecycle. What renders inside is loaded on first
@@ -37,6 +39,8 @@ export interface HostOptions {
   load: () => Promise<WidgetModule>;
   /** Where jifen's API is when the element has no `api-base`: the loader passes the origin it was served from. */
   apiBaseDefault?: string;
+  /** Starts each element's token request and first calls on connect, before the widget code runs (early-start.ts). */
+  early?: EarlyStart;
 }
 
 /** The events every element sends to the page: they bubble and cross shadow boundaries. */
@@ -75,6 +79,11 @@ export abstract class JifenHostElement extends HTMLElement {
     return this.options.apiBaseDefault ?? '';
   }
 
+  /** The early start this element's calls began with, for the widget's client to take them from; null when there is none. */
+  get early(): EarlyStart | null {
+    return this.options.early ?? null;
+  }
+
   connectedCallback(): void {
     // A page may set `token` before this element was defined: that own property hides the setter.
     if (Object.prototype.hasOwnProperty.call(this, 'token')) {
@@ -82,6 +91,8 @@ export abstract class JifenHostElement extends HTMLElement {
       delete (this as { token?: string | null }).token;
       this.token = value;
     }
+    // In parallel with the widget code: by the time React renders, the figures are on their way or here.
+    this.options.early?.start(this, this.kind, this.getAttribute('api-base') ?? this.apiBaseDefault);
     this.options.load().then(
       (module) => {
         if (this.isConnected && this.#mounted === null) this.#mounted = module.mountWidget(this, this.kind);

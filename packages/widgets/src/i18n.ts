@@ -10,32 +10,44 @@ import { type Locale, formatPointUnits } from '@jifen/rules';
 
 export type { Locale };
 
-/** zh-CN when asked for any Chinese, en for any English; null for anything else. */
-function localeOf(tag: string | null | undefined): Locale | null {
-  const lower = tag?.trim().toLowerCase() ?? '';
-  if (lower.startsWith('zh')) return 'zh-CN';
-  if (lower.startsWith('en')) return 'en';
-  return null;
-}
+export { resolveLocale } from './locale';
 
 /**
- * The widget's language: the explicit choice, else the language of the element's nearest `lang`
- * (the page's), else the browser's, else zh-CN (jifen's home market and the program's default CNY).
+ * Intl's formatters, made once per language and options: building one costs far more than using
+ * it. Built afresh for every figure, they took about a quarter of the widget code's time on
+ * /embed.html's first render (a CPU profile in headless Chromium, docs/performance.md).
  */
-export function resolveLocale(explicit?: string | null, context?: Element | null): Locale {
-  const fromPage = context?.closest('[lang]')?.getAttribute('lang') ?? globalThis.document?.documentElement.lang;
-  return localeOf(explicit) ?? localeOf(fromPage) ?? localeOf(globalThis.navigator?.language) ?? 'zh-CN';
+const formatters = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat | Intl.RelativeTimeFormat>();
+const FORMATTERS_MAX = 500;
+
+function cachedFormatter<T extends Intl.NumberFormat | Intl.DateTimeFormat | Intl.RelativeTimeFormat>(kind: string, locale: string, options: object, make: () => T): T {
+  const key = `${kind}\u0000${locale}\u0000${JSON.stringify(options)}`;
+  let formatter = formatters.get(key) as T | undefined;
+  if (formatter === undefined) {
+    formatter = make();
+    if (formatters.size >= FORMATTERS_MAX) formatters.clear();
+    formatters.set(key, formatter);
+  }
+  return formatter;
+}
+
+function numberFormat(locale: string, options: Intl.NumberFormatOptions = {}): Intl.NumberFormat {
+  return cachedFormatter('number', locale, options, () => new Intl.NumberFormat(locale, options));
+}
+
+function dateTimeFormat(locale: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  return cachedFormatter('date', locale, options, () => new Intl.DateTimeFormat(locale, options));
 }
 
 /** Digits of a currency's minor unit (CNY 2, JPY 0), from Intl. */
 export function currencyDigits(currency: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  return numberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
 }
 
 type NumberFormatOptions = Intl.NumberFormatOptions;
 /** Intl's typings take numbers; browsers and Node 20 format exact decimal strings as well (Intl.NumberFormat v3). */
 function formatDecimal(locale: Locale, decimal: string, options: NumberFormatOptions): string {
-  return new Intl.NumberFormat(locale, options).format(decimal as unknown as number);
+  return numberFormat(locale, options).format(decimal as unknown as number);
 }
 
 /** Money in minor units as the shopper reads it: 123456 fen → ¥1,234.56 (en) / ¥1,234.56 (zh-CN). */
@@ -57,7 +69,7 @@ export function formatPointsNumber(units: number, pointDecimals: number, locale:
 }
 
 export function formatCount(value: number, locale: Locale): string {
-  return new Intl.NumberFormat(locale).format(value);
+  return numberFormat(locale).format(value);
 }
 
 /** A decimal string divided by 10^places, exactly: ("142.8571", 2) → "1.428571". */
@@ -82,7 +94,7 @@ export function parsePoints(text: string, pointDecimals: number): number | null 
 
 /** The calendar day `YYYY-MM-DD` of an instant in a time zone. */
 export function localDateIn(at: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(at);
+  const parts = dateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(at);
   const part = (type: string) => parts.find((item) => item.type === type)?.value ?? '';
   return `${part('year')}-${part('month')}-${part('day')}`;
 }
@@ -95,17 +107,17 @@ function utcNoon(date: string): Date {
 /** A merchant-zone calendar day, written out: "24 Nov 2026" / "2026年11月24日". */
 export function formatLocalDate(date: string, locale: Locale): string {
   // A calendar day has no zone of its own: noon UTC written in UTC is that day everywhere.
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' }).format(utcNoon(date));
+  return dateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' }).format(utcNoon(date));
 }
 
 /** An instant as a date and time in the merchant's zone. */
 export function formatInstant(at: Date, timeZone: string, locale: Locale): string {
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(at);
+  return dateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(at);
 }
 
 /** An instant as a time of day in the merchant's zone ("14:05"). */
 export function formatTime(at: Date, timeZone: string, locale: Locale): string {
-  return new Intl.DateTimeFormat(locale, { timeStyle: 'short', timeZone }).format(at);
+  return dateTimeFormat(locale, { timeStyle: 'short', timeZone }).format(at);
 }
 
 /** Whole days from the merchant-zone day of `now` to `date` (negative when past). */
@@ -115,11 +127,11 @@ export function daysUntil(date: string, now: Date, timeZone: string): number {
 
 /** "tomorrow", "in 5 days" / "明天", "5天后", counted in the merchant's calendar days. */
 export function formatRelativeDay(date: string, now: Date, timeZone: string, locale: Locale): string {
-  return new Intl.RelativeTimeFormat(locale, { numeric: 'auto' }).format(daysUntil(date, now, timeZone), 'day');
+  return cachedFormatter('relative', locale, { numeric: 'auto' }, () => new Intl.RelativeTimeFormat(locale, { numeric: 'auto' })).format(daysUntil(date, now, timeZone), 'day');
 }
 
 export function formatPercent(rate: number, locale: Locale): string {
-  return new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 2 }).format(rate);
+  return numberFormat(locale, { style: 'percent', maximumFractionDigits: 2 }).format(rate);
 }
 
 /** A percent-off rate in the 折 a Chinese shopper reads: 0.15 off → "8.5", exactly at four places. */

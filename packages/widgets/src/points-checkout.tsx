@@ -1,6 +1,7 @@
-import { type ReactNode, useEffect, useRef, useState } from 'react';
+import { type ReactNode, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { type RedemptionQuote, minor, pointUnits, ratio, splitFor, valueOfPoints } from '@jifen/rules';
-import { type CallFailure, describeFailure } from './client';
+import { type CallFailure, describeFailure, earlyAnswer } from './client';
+import { cartInput } from './first-calls';
 import type { Display } from './i18n';
 import { PointsPicker, isValidChoice, snapToQuote } from './points-picker';
 import { randomId } from './random-id';
@@ -88,9 +89,12 @@ export function PointsCheckout(props: PointsCheckoutProps) {
   // Held points leave `available`, so the quote is asked again only when the ledger moved for
   // another reason (a release, an expiry, a refusal): never right after our own reserve.
   const [ledgerRevision, setLedgerRevision] = useState(0);
-  const me = useRemote(() => client.shopper.me.query(), `${clientKey}`, { onFailure });
-  const cart = { cartAmount, ...(items ? { items } : {}), ...(couponCode ? { couponCode } : {}) };
-  const quote = useRemote(() => client.shopper.checkout.quote.query(cart), `${clientKey}\u0000${cartKey}\u0000${ledgerRevision}`, { onFailure });
+  const me = useRemote(() => client.shopper.me.query(), `${clientKey}`, { onFailure, initial: () => earlyAnswer(client, 'shopper.me') });
+  const cart = cartInput(cartAmount, items, couponCode);
+  const quote = useRemote(() => client.shopper.checkout.quote.query(cart), `${clientKey}\u0000${cartKey}\u0000${ledgerRevision}`, {
+    onFailure,
+    initial: () => earlyAnswer(client, 'shopper.checkout.quote', cart),
+  });
   const display = useDisplay(me.value, props, locale);
   const rulesQuote = quote.value ? toRulesQuote(quote.value) : null;
 
@@ -121,7 +125,8 @@ export function PointsCheckout(props: PointsCheckoutProps) {
   }, [quote.value, quote.isLoading]);
 
   const hasReported = useRef(false);
-  useEffect(() => {
+  // In the commit that puts the figures in the page, so the page hears it before they are painted, not a frame later.
+  useLayoutEffect(() => {
     if (hasReported.current || me.value === undefined || quote.value === undefined) return;
     hasReported.current = true;
     callbacks.current.onReady?.();

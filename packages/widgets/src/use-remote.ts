@@ -20,16 +20,33 @@ interface Settled<T> {
   failure: CallFailure | null;
 }
 
-export function useRemote<T>(load: () => Promise<T>, key: string, options: { isEnabled?: boolean; onFailure?: (failure: CallFailure) => void } = {}): Remote<T> {
+export interface RemoteOptions<T> {
+  isEnabled?: boolean;
+  onFailure?: (failure: CallFailure) => void;
+  /** An answer already here when the widget mounts (`earlyAnswer`): the first render shows it and the first load is not made. */
+  initial?: () => T | undefined;
+}
+
+export function useRemote<T>(load: () => Promise<T>, key: string, options: RemoteOptions<T> = {}): Remote<T> {
   const isEnabled = options.isEnabled ?? true;
   const [generation, setGeneration] = useState(0);
   const requestKey = `${generation}\u0000${key}`;
-  const [settled, setSettled] = useState<Settled<T>>({ key: null, value: undefined, failure: null });
+  const [settled, setSettled] = useState<Settled<T>>(() => {
+    const value = isEnabled ? options.initial?.() : undefined;
+    return { key: value === undefined ? null : requestKey, value, failure: null };
+  });
+  /** The key the initial answer stands for: its load is not made (once). */
+  const answeredAtMount = useRef(settled.key);
   const latest = useRef({ load, onFailure: options.onFailure });
   latest.current = { load, onFailure: options.onFailure };
 
   useEffect(() => {
     if (!isEnabled) return;
+    if (answeredAtMount.current !== null) {
+      const isAnswered = answeredAtMount.current === requestKey;
+      answeredAtMount.current = null;
+      if (isAnswered) return;
+    }
     let isCurrent = true;
     latest.current.load().then(
       (value) => {
