@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { Database } from '@jifen/db';
 import {
   type Program,
   defaultProgram,
@@ -8,6 +9,7 @@ import {
   remindersDue,
   valueOfPoints,
 } from '@jifen/rules';
+import { type Kysely, sql } from 'kysely';
 import { type BalanceDelta, changeBalancesMany } from './accounts';
 import { runCapOuts } from './capout';
 import { readPool } from './checkout';
@@ -63,26 +65,103 @@ export interface SweepReport {
  */
 export async function sweepExpiredLots(ledger: Ledger, options: SweepOptions = {}): Promise<SweepReport> {
   const report: SweepReport = { expiredLots: 0, expiredPoints: 0, batches: 0, longestBatchMs: 0 };
-  for (const merchantId of await merchantsToSweep(ledger, options.merchantId)) {
-    const progress: SweepProgress = { merchantId, expiredLots: 0, expiredPoints: 0, batches: 0 };
-    let batchSize = options.batchSize ?? SWEEP_BATCH_FIRST;
-    for (;;) {
-      const started = performance.now();
-      const batch = await ledger.write((tx) => expireLotBatch(tx, merchantId, batchSize));
-      const elapsedMs = performance.now() - started;
-      report.longestBatchMs = Math.max(report.longestBatchMs, elapsedMs);
-      report.batches += 1;
-      report.expiredLots += batch.lots;
-      report.expiredPoints += batch.points;
-      progress.batches += 1;
-      progress.expiredLots += batch.lots;
-      progress.expiredPoints += batch.points;
-      options.onProgress?.({ ...progress });
-      if (batch.candidates < batchSize) break;
-      if (options.batchSize === undefined) batchSize = nextBatchSize(batchSize, elapsedMs);
+  const checkpoints = ledger.dialect === 'sqlite' ? await SweepCheckpoints.begin(ledger.db) : null;
+  try {
+    for (const merchantId of await merchantsToSweep(ledger, options.merchantId)) {
+      const progress: SweepProgress = { merchantId, expiredLots: 0, expiredPoints: 0, batches: 0 };
+      let batchSize = options.batchSize ?? SWEEP_BATCH_FIRST;
+      for (;;) {
+        const started = performance.now();
+        const batch = await ledger.write((tx) => expireLotBatch(tx, merchantId, batchSize));
+        const elapsedMs = performance.now() - started;
+        report.longestBatchMs = Math.max(report.longestBatchMs, elapsedMs);
+        report.batches += 1;
+        report.expiredLots += batch.lots;
+        report.expiredPoints += batch.points;
+        progress.batches += 1;
+        progress.expiredLots += batch.lots;
+        progress.expiredPoints += batch.points;
+        await checkpoints?.afterBatch(batch.lots);
+        options.onProgress?.({ ...progress });
+        if (batch.candidates < batchSize) break;
+        if (options.batchSize === undefined) batchSize = nextBatchSize(batchSize, elapsedMs);
+      }
     }
+  } finally {
+    await checkpoints?.end();
   }
   return report;
+}
+
+/** Lots the sweep expires between two WAL checkpoints of its own (SQLite): ~2 pages a lot, so a WAL of tens of MB. */
+const SWEEP_CHECKPOINT_LOTS = 10_000;
+
+/**
+ * SQLite's WAL checkpoints during a sweep. By default SQLite checkpoints inside the commit that
+ * takes the WAL past 1,000 pages — with sweep batches, every commit: each batch's pages were copied
+ * into the database file (and the file synced) once per batch, the same hot index pages over and
+ * over, and that copy counted in the batch's time although the write lock is already released. So
+ * while a sweep runs, automatic checkpoints are off on this connection and the sweep checkpoints
+ * itself between its transactions, every `SWEEP_CHECKPOINT_LOTS` lots: a page that many batches
+ * rewrote is copied once. `PASSIVE`: it never waits for, nor blocks, readers or writers. Sweeps that
+ * overlap in one process share the setting; the last one to finish restores it.
+ */
+interface SharedCheckpoints {
+  /** Sweeps running on this database. */
+  sweeps: number;
+  /** The setting the first of them found, restored when the last one ends. */
+  autocheckpoint: number;
+  lotsSinceCheckpoint: number;
+}
+
+class SweepCheckpoints {
+  private static readonly running = new WeakMap<Kysely<Database>, SharedCheckpoints>();
+  /** Starting and ending sweeps take turns per database, so none reads the setting another has just turned off. */
+  private static readonly turns = new WeakMap<Kysely<Database>, Promise<unknown>>();
+
+  private constructor(
+    private readonly db: Kysely<Database>,
+    private readonly shared: SharedCheckpoints,
+  ) {}
+
+  static async begin(db: Kysely<Database>): Promise<SweepCheckpoints> {
+    const shared = await SweepCheckpoints.inTurn(db, async () => {
+      let found = SweepCheckpoints.running.get(db);
+      if (found === undefined) {
+        const { rows } = await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(db);
+        const autocheckpoint = Number(rows[0]?.wal_autocheckpoint ?? 1000);
+        await sql`pragma wal_autocheckpoint = 0`.execute(db);
+        found = { sweeps: 0, autocheckpoint, lotsSinceCheckpoint: 0 };
+        SweepCheckpoints.running.set(db, found);
+      }
+      found.sweeps += 1;
+      return found;
+    });
+    return new SweepCheckpoints(db, shared);
+  }
+
+  async afterBatch(lots: number): Promise<void> {
+    this.shared.lotsSinceCheckpoint += lots;
+    if (this.shared.lotsSinceCheckpoint < SWEEP_CHECKPOINT_LOTS) return;
+    this.shared.lotsSinceCheckpoint = 0;
+    await sql`pragma wal_checkpoint(PASSIVE)`.execute(this.db);
+  }
+
+  async end(): Promise<void> {
+    await SweepCheckpoints.inTurn(this.db, async () => {
+      this.shared.sweeps -= 1;
+      if (this.shared.sweeps > 0) return;
+      SweepCheckpoints.running.delete(this.db);
+      await sql.raw(`pragma wal_autocheckpoint = ${this.shared.autocheckpoint}`).execute(this.db);
+      if (this.shared.lotsSinceCheckpoint > 0) await sql`pragma wal_checkpoint(PASSIVE)`.execute(this.db);
+    });
+  }
+
+  private static inTurn<T>(db: Kysely<Database>, step: () => Promise<T>): Promise<T> {
+    const next = (SweepCheckpoints.turns.get(db) ?? Promise.resolve()).then(step);
+    SweepCheckpoints.turns.set(db, next.catch(() => undefined));
+    return next;
+  }
 }
 
 const SWEEP_BATCH_FIRST = 250;
@@ -105,6 +184,8 @@ interface DueLot {
   status: string;
   program_version: number;
   expires_at: number | null;
+  /** SQLite only. */
+  row_id?: number;
 }
 
 async function expireLotBatch(tx: WriteContext, merchantId: string, batchSize: number): Promise<{ candidates: number; lots: number; points: number }> {
@@ -113,6 +194,8 @@ async function expireLotBatch(tx: WriteContext, merchantId: string, batchSize: n
   const candidates: DueLot[] = await tx.db
     .selectFrom('lots')
     .select(['id', 'shopper_id', 'remaining', 'held', 'status', 'program_version', 'expires_at'])
+    // SQLite's own row key, for the update below; Postgres has none that is stable.
+    .$if(tx.dialect === 'sqlite', (query) => query.select(sql<number>`rowid`.as('row_id')))
     .where('merchant_id', '=', merchantId)
     .where('remaining', '>', 0)
     .where('expires_at', 'is not', null)
@@ -160,7 +243,12 @@ async function expireLotBatch(tx: WriteContext, merchantId: string, batchSize: n
       remaining: eb.ref('held'),
       status: eb.case().when('held', '=', 0).then('expired' as const).else(eb.ref('status')).end(),
     }))
-    .where('id', 'in', due.map((lot) => lot.id))
+    // On SQLite by rowid, in rowid order: straight to each row, without a probe of the text key's index.
+    .$call((query) =>
+      tx.dialect === 'sqlite' && due.every((lot) => lot.row_id !== undefined)
+        ? query.where(sql`rowid`, 'in', due.map((lot) => Number(lot.row_id)).sort((a, b) => a - b))
+        : query.where('id', 'in', due.map((lot) => lot.id)),
+    )
     .execute();
 
   const deltas = new Map<string, BalanceDelta>();
