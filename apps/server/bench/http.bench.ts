@@ -6,7 +6,9 @@ import { type LoadOptions, type LoadResult, load, startTarget } from './load';
  * `npm run bench` (issue 4 "Benchmarks"): figures measured side by side in one run, on loopback, into
  * bench-results.json. Every target runs in a process of its own; the load generator keeps
  * CONNECTIONS keep-alive connections busy for SECONDS after a warm-up, and the subject and its
- * baseline alternate over ROUNDS rounds so a neighbour's burst of load falls on both.
+ * baseline alternate over ROUNDS rounds so a neighbour's burst of load falls on both; each figure
+ * is the median of its rounds (as the ledger's benchmark reports), so one round that a burst hit
+ * moves neither the rate nor the p99, which a mean of two rounds let it do.
  *
  * - `http.adapter.*`: the same zod-validated toy procedure behind plain node:http, tRPC's standalone
  *   adapter and jifen's lean handler (the calibration issue 4 starts from);
@@ -17,12 +19,18 @@ import { type LoadOptions, type LoadResult, load, startTarget } from './load';
  *   two hash-chained journal rows), both at synchronous=FULL — target ≥ 0.5×; group commit is on, as
  *   `jifen serve` runs by default, and off for comparison.
  *
- * `JIFEN_BENCH_SCALE` (0 < s ≤ 1) shortens every measurement for a quick run.
+ * `JIFEN_BENCH_SCALE` (0 < s ≤ 1) shortens every measurement for a quick run; naming sections
+ * (`tsx bench/http.bench.ts quote`; sections `adapter`, `quote`, `ingest`) runs only those.
  */
 const scale = Number(process.env.JIFEN_BENCH_SCALE ?? 1);
-const SECONDS = Math.max(1, 5 * scale);
-const ROUNDS = 2;
+const SECONDS = Math.max(1, 3 * scale);
+const ROUNDS = 5;
 const CONNECTIONS = 16;
+const SECTIONS = ['adapter', 'quote', 'ingest'] as const;
+const chosen = process.argv.slice(2);
+const unknownSection = chosen.find((name) => !(SECTIONS as readonly string[]).includes(name));
+if (unknownSection !== undefined) throw new Error(`no section "${unknownSection}"; sections: ${SECTIONS.join(', ')}`);
+const runs = (section: (typeof SECTIONS)[number]) => chosen.length === 0 || chosen.includes(section);
 
 const quoteBody = JSON.stringify({ cartAmount: 20_000, items: [{ sku: 'tea', amount: 20_000 }] });
 
@@ -69,8 +77,8 @@ function loadOn(target: Started, options: Omit<LoadOptions, 'port' | 'connection
   });
 }
 
-/** Rates and p99s over the rounds, each target measured once per round, alternating. */
-async function alternate(targets: { name: string; args?: string[]; path: string; body: string | (() => string) }[]): Promise<LoadResult[]> {
+/** Median rates and p99s over the rounds, each target measured once per round, alternating. */
+async function alternate(targets: { name: string; args?: string[]; path: string; body: string | (() => string) }[]): Promise<(LoadResult & { rounds?: string })[]> {
   const started = await Promise.all(targets.map((target) => startTarget(target.name, target.args ?? [])));
   try {
     const results: LoadResult[][] = targets.map(() => []);
@@ -80,9 +88,10 @@ async function alternate(targets: { name: string; args?: string[]; path: string;
       }
     }
     return results.map((rounds) => ({
-      requestsPerSecond: mean(rounds.map((round) => round.requestsPerSecond)),
-      p50Ms: mean(rounds.map((round) => round.p50Ms)),
-      p99Ms: mean(rounds.map((round) => round.p99Ms)),
+      requestsPerSecond: median(rounds.map((round) => round.requestsPerSecond)),
+      p50Ms: median(rounds.map((round) => round.p50Ms)),
+      p99Ms: median(rounds.map((round) => round.p99Ms)),
+      rounds: rounds.map((round) => `${Math.round(round.requestsPerSecond)}/${round.p99Ms.toFixed(1)}`).join(' '),
       errors: rounds.reduce((sum, round) => sum + round.errors, 0),
     }));
   } finally {
@@ -90,17 +99,20 @@ async function alternate(targets: { name: string; args?: string[]; path: string;
   }
 }
 
-function mean(values: readonly number[]): number {
-  return values.reduce((sum, value) => sum + value, 0) / values.length;
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 const load1 = () => loadavg()[0]!.toFixed(2);
-const describe = (result: LoadResult) => `${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms${result.errors > 0 ? `, ${result.errors} errors` : ''}`;
+const describe = (result: LoadResult & { rounds?: string }) =>
+  `${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms${result.errors > 0 ? `, ${result.errors} errors` : ''}${result.rounds === undefined ? '' : ` (rounds, req/s / p99 ms: ${result.rounds})`}`;
 const figures: Record<string, BenchFigure> = {};
-const context = () => `${CONNECTIONS} keep-alive connections, ${SECONDS} s × ${ROUNDS} rounds, load ${load1()} on ${availableParallelism()} cores`;
+const context = () => `${CONNECTIONS} keep-alive connections, ${SECONDS} s × ${ROUNDS} rounds (medians), load ${load1()} on ${availableParallelism()} cores`;
 
 // The adapter calibration.
-{
+if (runs('adapter')) {
   const calibrate = (name: string) => withTarget(name, [], (target) => loadOn(target, { path: '/trpc/quote', body: quoteBody }));
   const plainResult = await calibrate('plain');
   const standaloneResult = await calibrate('standalone');
@@ -114,7 +126,7 @@ const context = () => `${CONNECTIONS} keep-alive connections, ${SECONDS} s × ${
 }
 
 // shopper.checkout.quote through the real server against plain node:http with the same zod schema.
-{
+if (runs('quote')) {
   const [plainQuote, serverQuote] = await alternate([
     { name: 'quote-plain', path: '/trpc/shopper.checkout.quote', body: quoteBody },
     { name: 'quote-server', path: '/trpc/shopper.checkout.quote', body: quoteBody },
@@ -126,7 +138,7 @@ const context = () => `${CONNECTIONS} keep-alive connections, ${SECONDS} s × ${
 }
 
 // merchant.orders.paid through the real server against a raw better-sqlite3 transaction per request.
-{
+if (runs('ingest')) {
   const [raw, grouped, single] = await alternate([
     { name: 'ingest-raw', args: ['FULL'], path: '/trpc/merchant.orders.paid', body: paidOrderBody },
     { name: 'ingest-server', args: ['FULL', 'group-commit'], path: '/trpc/merchant.orders.paid', body: paidOrderBody },

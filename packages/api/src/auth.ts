@@ -94,7 +94,7 @@ export interface ShopperIdentity {
  */
 export async function verifyShopperToken(db: Kysely<Database>, token: string, now: Date): Promise<ShopperIdentity> {
   if (token.length > SHOPPER_TOKEN_LENGTH_MAX) throw unauthorized(`the shopper token is longer than ${SHOPPER_TOKEN_LENGTH_MAX} characters`);
-  if (!COMPACT_JWS.test(token)) throw unauthorized('the shopper token is not a signed JWT (header.payload.signature)');
+  // A token in the cache passed every check below when it was stored, the pattern included.
   const known = verifiedTokens.get(token);
   if (known !== undefined) {
     const merchant = await getMerchant(db, known.merchantId);
@@ -104,6 +104,7 @@ export async function verifyShopperToken(db: Kysely<Database>, token: string, no
     // Expired, or the merchant's secret changed: verify afresh, which says precisely why it fails.
     verifiedTokens.delete(token);
   }
+  if (!COMPACT_JWS.test(token)) throw unauthorized('the shopper token is not a signed JWT (header.payload.signature)');
   let issuer: unknown;
   try {
     const header = decodeProtectedHeader(token);

@@ -1,5 +1,6 @@
 import { type Database, prepareQuery } from '@jifen/db';
 import {
+  type Lot,
   type PoolState,
   type Program,
   type Ratio,
@@ -15,11 +16,11 @@ import {
   spendablePoints,
   toSafeNumber,
 } from '@jifen/rules';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { spendableLots } from './accounts';
 import { couponDiscountForCart } from './coupons';
 import { JifenError } from './errors';
-import { getProgram } from './merchants';
+import { type ProgramStamp, programAtVersion } from './merchants';
 
 /**
  * The points + cash quote at checkout (SPEC §3.1 "Redemption"): what the shopper can use now, by the
@@ -80,7 +81,8 @@ export interface CheckoutQuote {
 
 /** The quote a checkout widget shows; reads only. */
 export async function quoteCheckout(db: Kysely<Database>, input: CheckoutQuoteInput, now: Date): Promise<CheckoutQuote> {
-  const { program } = await getProgram(db, input.merchantId);
+  const state = await readQuoteState(db, input.merchantId, input.shopperId);
+  const program = await programAtVersion(db, state.program);
   const coupon =
     input.couponCode === undefined
       ? null
@@ -88,13 +90,13 @@ export async function quoteCheckout(db: Kysely<Database>, input: CheckoutQuoteIn
           code: input.couponCode,
           discount: await couponDiscountForCart(db, { merchantId: input.merchantId, shopperId: input.shopperId, code: input.couponCode, ...couponCart(input) }, now),
         };
-  const pricing = await redemptionQuoteFor(db, {
+  const pricing = priceRedemption({
     program,
-    merchantId: input.merchantId,
-    shopperId: input.shopperId,
+    pool: state.pool,
+    // Lots past their expiry but not yet swept are not spendable (rules `isLotSpendable`).
+    availablePoints: spendablePoints(state.lots, now),
     cartAmount: input.cartAmount,
     couponDiscount: coupon?.discount ?? 0,
-    now,
     ...(input.items === undefined ? {} : { items: input.items }),
   });
   const { quote } = pricing;
@@ -122,6 +124,69 @@ export async function quoteCheckout(db: Kysely<Database>, input: CheckoutQuoteIn
   };
 }
 
+/**
+ * Everything a quote reads, in one statement (issue 4 "Benchmarks": a quote is read on every move of
+ * the widget's slider, and on SQLite each statement costs a read transaction of its own): the
+ * merchant's current program version (and when it was created), its pool, and the shopper's
+ * spendable lots — one row per lot, or one row with null lot columns when there is none. The
+ * program itself is immutable per version and comes from `programAtVersion`'s cache. The lot conditions are written as literals, not bound
+ * values: SQLite can use the partial index `lots_shopper_open_idx` (`where remaining > 0`) for a
+ * bound `remaining > ?` only by re-preparing the statement on every run, which doubles its cost.
+ * The same lots as `accounts.spendableLots`; `checkout.test.ts` checks the two agree.
+ */
+const readQuoteRows = prepareQuery((db, key: { merchantId: string; shopperId: string }) =>
+  db
+    .selectFrom('merchants')
+    .leftJoin('program_versions', (join) => join.onRef('program_versions.merchant_id', '=', 'merchants.id').onRef('program_versions.version', '=', 'merchants.program_version'))
+    .leftJoin('pool_state', 'pool_state.merchant_id', 'merchants.id')
+    .leftJoin('lots', (join) =>
+      join
+        .onRef('lots.merchant_id', '=', 'merchants.id')
+        .on('lots.shopper_id', '=', key.shopperId)
+        .on(sql<boolean>`${sql.ref('lots.status')} = 'available' and ${sql.ref('lots.remaining')} > 0`),
+    )
+    .select([
+      'merchants.program_version as programVersion',
+      'program_versions.created_at as programCreatedAt',
+      'pool_state.amount as poolAmount',
+      'pool_state.supply as poolSupply',
+      'lots.id as lotId',
+      'lots.remaining',
+      'lots.held',
+      'lots.expires_at as expiresAt',
+      'lots.earned_at as earnedAt',
+    ])
+    .where('merchants.id', '=', key.merchantId),
+);
+
+interface QuoteState {
+  program: ProgramStamp;
+  pool: PoolState;
+  /** The shopper's available lots with unreserved points, as `accounts.spendableLots` returns them. */
+  lots: Lot[];
+}
+
+async function readQuoteState(db: Kysely<Database>, merchantId: string, shopperId: string): Promise<QuoteState> {
+  const rows = await readQuoteRows.execute(db, { merchantId, shopperId });
+  const first = rows[0];
+  if (first === undefined) throw new JifenError('NOT_FOUND', { what: 'merchant' }, 'merchantId');
+  const lots: Lot[] = [];
+  for (const row of rows) {
+    if (row.lotId === null || Number(row.remaining) <= Number(row.held)) continue;
+    lots.push({
+      id: row.lotId,
+      remaining: pointUnits(Number(row.remaining) - Number(row.held)),
+      expiresAt: row.expiresAt === null ? null : new Date(Number(row.expiresAt)),
+      earnedAt: new Date(Number(row.earnedAt)),
+    });
+  }
+  return {
+    program: { merchantId, version: Number(first.programVersion), createdAt: first.programCreatedAt === null ? null : Number(first.programCreatedAt) },
+    pool: { amount: minor(Number(first.poolAmount ?? 0)), supply: pointUnits(Number(first.poolSupply ?? 0)) },
+    lots,
+  };
+}
+
 export interface RedemptionPricing {
   quote: Result<RedemptionQuote, RedemptionRefusal>;
   unitValue: Ratio;
@@ -135,18 +200,29 @@ export async function redemptionQuoteFor(
   input: { program: Program; merchantId: string; shopperId: string; cartAmount: number; items?: RedemptionLine[]; couponDiscount: number; now: Date },
 ): Promise<RedemptionPricing> {
   const pool = await readPool(db, input.merchantId);
-  const unitValue = pointUnitValue(input.program, pool);
   // Lots past their expiry but not yet swept are not spendable (rules `isLotSpendable`).
   const availablePoints = spendablePoints(await spendableLots({ db }, input.merchantId, input.shopperId), input.now);
+  return priceRedemption({
+    program: input.program,
+    pool,
+    availablePoints,
+    cartAmount: input.cartAmount,
+    couponDiscount: input.couponDiscount,
+    ...(input.items === undefined ? {} : { items: input.items }),
+  });
+}
+
+function priceRedemption(input: { program: Program; pool: PoolState; availablePoints: number; cartAmount: number; items?: RedemptionLine[]; couponDiscount: number }): RedemptionPricing {
+  const unitValue = pointUnitValue(input.program, input.pool);
   const quote = quoteRedemption({
     program: input.program,
     unitValue,
     cartAmount: input.cartAmount,
     couponDiscount: input.couponDiscount,
-    availablePoints,
+    availablePoints: input.availablePoints,
     ...(input.items === undefined ? {} : { items: input.items }),
   });
-  return { quote, unitValue, pool, availablePoints };
+  return { quote, unitValue, pool: input.pool, availablePoints: input.availablePoints };
 }
 
 /** The merchant's pool as it stands (all zero for fixed-value programs, whose value ignores it). */

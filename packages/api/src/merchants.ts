@@ -173,6 +173,44 @@ export async function getProgram(db: Kysely<Database>, merchantId: string, versi
   return { version: wanted, program };
 }
 
+/** A program version as a caller has just read it from `merchants` + `program_versions`. */
+export interface ProgramStamp {
+  merchantId: string;
+  version: number;
+  /** The version's `created_at`; null when its row is missing (then reading it says NOT_FOUND). */
+  createdAt: number | null;
+}
+
+/**
+ * The program of a version the caller has just read, as `getProgram(db, merchantId, version)` reads
+ * it, kept in memory per database handle. A stored version is never changed (an update inserts the
+ * next one), so a caller that reads the merchant's current version number on every request — the
+ * quote reads it with the pool and the lots — sees a new version at once without reading its
+ * config. The key includes the version's creation instant, so a database restored under a running
+ * server, whose version 3 may be another program than the one remembered, is read afresh.
+ * Bounded: past `PROGRAMS_BY_VERSION_MAX` versions per handle the map starts afresh.
+ */
+export async function programAtVersion(db: Kysely<Database>, stamp: ProgramStamp): Promise<Program> {
+  if (stamp.createdAt === null) return (await getProgram(db, stamp.merchantId, stamp.version)).program;
+  let byVersion = programsByVersion.get(db);
+  if (byVersion === undefined) {
+    byVersion = new Map();
+    programsByVersion.set(db, byVersion);
+  }
+  const key = `${stamp.version}\u0000${stamp.createdAt}\u0000${stamp.merchantId}`;
+  let program = byVersion.get(key);
+  if (program === undefined) {
+    ({ program } = await getProgram(db, stamp.merchantId, stamp.version));
+    if (byVersion.size >= PROGRAMS_BY_VERSION_MAX) byVersion.clear();
+    byVersion.set(key, program);
+  }
+  return program;
+}
+
+// Keyed by the Kysely handle, so two databases in one process (tests, a migration) never share versions.
+const programsByVersion = new WeakMap<Kysely<Database>, Map<string, Program>>();
+const PROGRAMS_BY_VERSION_MAX = 1000;
+
 /**
  * A program update creates a new version; ledger entries keep the version they were computed under,
  * and lots keep the expiry they were given (SPEC §3.1: a change of expiry policy is never retroactive).

@@ -65,8 +65,11 @@ export interface RequestHeaders {
 }
 
 export function createRequestContext(services: ApiServices, request: RequestHeaders): RequestContext {
+  // Field by field rather than `...services`: built on every request, and tRPC copies it again per middleware.
   return {
-    ...services,
+    ledger: services.ledger,
+    metrics: services.metrics,
+    limitShopper: services.limitShopper,
     requestId: request.requestId,
     locale: localeFor(request.acceptLanguage),
     authorization: request.authorization ?? null,

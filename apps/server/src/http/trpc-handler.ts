@@ -103,7 +103,7 @@ export function createTrpcHandler<Router extends AnyTRPCRouter>(options: TrpcHan
       return { ...errorEnvelope(refusal, ctx, path, type, input), allow: 'POST' };
     }
     try {
-      const data: unknown = await procedure({ path, getRawInput: () => Promise.resolve(input), ctx, type, signal: undefined, batchIndex });
+      const data: unknown = await runProcedure(procedure, { path, getRawInput: () => Promise.resolve(input), ctx, type, signal: undefined, batchIndex });
       return { json: JSON.stringify({ result: { data } }), call: { procedure: path, status: 200, code: 'OK', error: null }, allow: null };
     } catch (cause) {
       return { ...errorEnvelope(cause, ctx, path, type, input), allow: null };
@@ -137,6 +137,63 @@ export function createTrpcHandler<Router extends AnyTRPCRouter>(options: TrpcHan
       calls: outcomes.map((outcome) => outcome.call),
     };
   };
+}
+
+/** What a tRPC middleware resolves to (tRPC's `MiddlewareResult`). */
+type MiddlewareResult = { ok: true; data: unknown } | { ok: false; error: TRPCError };
+type Middleware = (opts: MiddlewareOptions & { meta: unknown; next: (next?: NextOptions) => Promise<MiddlewareResult> }) => Promise<MiddlewareResult>;
+interface MiddlewareOptions {
+  path: string;
+  type: 'query' | 'mutation' | 'subscription';
+  ctx: unknown;
+  input?: unknown;
+  getRawInput: () => Promise<unknown>;
+  signal: AbortSignal | undefined;
+  batchIndex: number;
+}
+interface NextOptions {
+  ctx?: object;
+  input?: unknown;
+  getRawInput?: () => Promise<unknown>;
+}
+
+/**
+ * Calls a procedure as calling it directly does (tRPC 11's `createProcedureCaller` and
+ * `callRecursive`: each middleware gets the options, `meta` and a `next` that merges the context
+ * and input it is given; a throw anywhere becomes a failed result), with the object spreads V8 does
+ * natively. tRPC's bundle spreads through a helper that defines properties one at a time, and
+ * copies the options twice and the context once per middleware: ~10 µs of a shopper quote's
+ * ~80 µs. A procedure with its own `experimental_caller` is called as it is.
+ */
+function runProcedure(procedure: AnyTRPCProcedure, opts: MiddlewareOptions): Promise<unknown> {
+  const def = procedure._def as unknown as { middlewares?: Middleware[]; meta?: unknown; caller?: unknown };
+  if (def.caller || !Array.isArray(def.middlewares)) return procedure(opts);
+  const { middlewares, meta } = def;
+  const callFrom = async (index: number, options: MiddlewareOptions): Promise<MiddlewareResult> => {
+    try {
+      return await middlewares[index]!({
+        ...options,
+        meta,
+        input: options.input,
+        next: (next) =>
+          callFrom(index + 1, {
+            ...options,
+            ctx: next?.ctx ? { ...(options.ctx as object), ...next.ctx } : options.ctx,
+            input: next && 'input' in next ? next.input : options.input,
+            getRawInput: next?.getRawInput ?? options.getRawInput,
+          }),
+      });
+    } catch (cause) {
+      return { ok: false, error: getTRPCErrorFromUnknown(cause) };
+    }
+  };
+  return callFrom(0, opts).then((result) => {
+    if (!(result as MiddlewareResult | undefined)) {
+      throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'No result from middlewares - did you forget to `return next()`?' });
+    }
+    if (!result.ok) throw result.error;
+    return result.data;
+  });
 }
 
 function decodePath(path: string): string {
