@@ -13,7 +13,8 @@ import type { WriteContext } from './ledger';
 export async function idempotent<Result>(
   tx: WriteContext,
   claim: { merchantId: string; scope: string; key: string; request: Record<string, unknown> },
-  work: () => Promise<Result>,
+  /** Runs when the claim is new; receives the request's hash (`sha256Hex(canonicalJson(request))`), already computed for the claim. */
+  work: (requestHash: string) => Promise<Result>,
 ): Promise<Result> {
   const requestJson = canonicalJson(claim.request);
   const requestHash = sha256Hex(requestJson);
@@ -29,7 +30,7 @@ export async function idempotent<Result>(
     }
     return stored.result;
   }
-  const result = await work();
+  const result = await work(requestHash);
   const resultJson = result === undefined ? undefined : canonicalJson(result);
   await storeResult.executeWrite(tx.db, { ...record, response: storedResponse(requestJson, resultJson) });
   // The first answer is the stored one (canonical key order), so a replay answers with the same bytes.

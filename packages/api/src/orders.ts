@@ -16,7 +16,6 @@ import {
   expiryFor,
   isLotSpendable,
   localDate,
-  localMonth,
   multiplyFloor,
   netAgainstDebt,
   pendingUntil,
@@ -156,8 +155,9 @@ export async function orderPaid(ledger: Ledger, input: OrderPaidInput): Promise<
       holdId: input.holdId,
       couponCodes: input.couponCodes,
     };
-    return idempotent(tx, { merchantId: input.merchantId, scope: 'orders.paid', key: input.orderId, request }, () =>
-      payOrder(tx, input, { program, version, payloadHash: sha256Hex(canonicalJson(request)) }),
+    // The order's payload hash is the claim's request hash: computed once.
+    return idempotent(tx, { merchantId: input.merchantId, scope: 'orders.paid', key: input.orderId, request }, (requestHash) =>
+      payOrder(tx, input, { program, version, payloadHash: requestHash }),
     );
   });
 }
@@ -198,8 +198,9 @@ async function payOrder(tx: WriteContext, input: OrderPaidInput, context: { prog
   };
   const tiers = await tierBeforeAndAfter(tx, program, shopper, { paidAt, amount: input.amount });
   const segment = segmentOf({ hasEarlierPaidOrder: shopper.firstPaidAt !== null, isVip: shopper.isVip });
-  const month = localMonth(paidAt, program.timeZone);
   const day = localDate(paidAt, program.timeZone);
+  // The month of that day (`localMonth` would convert the instant again).
+  const month = day.slice(0, 7);
   const budget = await lockBudgetMonth(tx, merchantId, month);
 
   // Pool programs earn nothing at payment: pool points are minted when the order completes (SPEC §3.2).
@@ -337,7 +338,9 @@ async function tierBeforeAndAfter(
   const confirmedAt = new Date(shopper.tierConfirmedAt);
   const until = new Date(Math.max(order.paidAt.getTime(), tx.now.getTime()));
   const from = tierWindowStart(program, confirmedAt.getTime() < order.paidAt.getTime() ? confirmedAt : order.paidAt);
-  const spends = await tierSpends(tx.db, shopper, { from, until });
+  // Only a paid order inserts an order row, and it sets `firstPaidAt` in the same transaction: a
+  // shopper without one has no spends to read (a first order is most of a growing shop's orders).
+  const spends = shopper.firstPaidAt === null ? [] : await tierSpends(tx.db, shopper, { from, until });
   const record = { tierId: shopper.tierId, confirmedAt };
   const before = tierStatus(program, { record, spends, now: order.paidAt });
   const thisOrder: TierSpend = { at: order.paidAt, amount: order.amount };

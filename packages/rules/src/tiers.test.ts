@@ -156,3 +156,39 @@ describe('upgrade at once, downgrade only at the window end', () => {
     expect(status.confirmedAt).toEqual(noon('2026-04-01'));
   });
 });
+
+describe('remembered window boundaries', () => {
+  // The boundaries are kept per (zone, window, instant): they must be what the calendar says, for
+  // every zone and window, and a caller changing a returned Date must not change the next answer.
+  const newYork = aProgram({ tierWindowMonths: 1 }, { timeZone: 'America/New_York' });
+  const shanghai = aProgram({ tierWindowMonths: 6 });
+
+  it('gives the calendar answer again on repeated and neighbouring instants, across a DST change', () => {
+    // 2026-03-08 02:00 New York: clocks go forward; a month later the window opens on 9 March either side.
+    const beforeGap = new Date('2026-04-08T03:59:59.999Z');
+    const afterGap = new Date('2026-04-08T04:00:00.000Z');
+    for (let round = 0; round < 2; round++) {
+      expect(tierWindowStart(newYork, beforeGap).toISOString()).toBe('2026-03-08T05:00:00.000Z');
+      expect(tierWindowStart(newYork, afterGap).toISOString()).toBe('2026-03-09T04:00:00.000Z');
+      expect(tierReviewAt(newYork, new Date('2026-02-08T17:00:00Z')).toISOString()).toBe('2026-03-08T05:00:00.000Z');
+      expect(tierWindowStart(shanghai, noon('2026-08-31')).toISOString()).toBe('2026-02-28T16:00:00.000Z');
+    }
+  });
+
+  it('keeps windows of different lengths and zones apart for the same instant', () => {
+    const at = noon('2026-03-31');
+    expect(tierWindowStart(aProgram({ tierWindowMonths: 1 }), at).toISOString()).toBe('2026-02-28T16:00:00.000Z');
+    expect(tierWindowStart(aProgram({ tierWindowMonths: 2 }), at).toISOString()).toBe('2026-01-31T16:00:00.000Z');
+    expect(tierWindowStart(aProgram({ tierWindowMonths: 1 }, { timeZone: 'America/New_York' }), at).toISOString()).toBe('2026-03-01T05:00:00.000Z');
+  });
+
+  it('hands out a new Date each time', () => {
+    const at = noon('2026-05-20');
+    const first = tierWindowStart(shanghai, at);
+    first.setTime(0);
+    expect(tierWindowStart(shanghai, at).toISOString()).toBe('2025-11-20T16:00:00.000Z');
+    const review = tierReviewAt(shanghai, at);
+    review.setTime(0);
+    expect(tierReviewAt(shanghai, at).toISOString()).toBe('2026-11-19T16:00:00.000Z');
+  });
+});

@@ -1,7 +1,7 @@
 import { type Minor, minor } from './arithmetic';
 import type { Program, Tier } from './program';
 import { assert } from './result';
-import { addDays, addMonths, localDate, startOfLocalDay } from './time';
+import { type LocalDate, addDays, addMonths, localDate, startOfLocalDay } from './time';
 
 /**
  * Tiers by qualifying spend over a trailing window (SPEC §3.1 "Tiers"): upgrade at once, downgrade
@@ -49,13 +49,49 @@ export interface TierStatus {
  * 1 March). A spend counts for exactly `tierWindowMonths` months of local days.
  */
 export function tierWindowStart(program: Program, at: Date): Date {
+  return new Date(windowOpens(program, at.getTime()));
+}
+
+/**
+ * The zone conversions tiers repeat — each spend's window opening, each review instant — are pure
+ * functions of (zone, window months, instant): an order asks `tierStatus` twice over the same
+ * spends, and the shopper's next order over most of them again. Each is computed once per process
+ * (a `TZDate` costs tens of µs) and kept as epoch ms, so no caller ever shares a `Date`.
+ */
+const MEMO_LIMIT = 100_000;
+const windowOpensMemo = new Map<string, number>();
+const reviewAtMemo = new Map<string, number>();
+/** The instant a local day starts, by zone and day: shared by every instant of that day. */
+const dayStartMemo = new Map<string, number>();
+
+function memoised(memo: Map<string, number>, key: string, compute: () => number): number {
+  const known = memo.get(key);
+  if (known !== undefined) return known;
+  const value = compute();
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, value);
+  return value;
+}
+
+function dayStart(date: LocalDate, timeZone: string): number {
+  return memoised(dayStartMemo, `${timeZone}|${date}`, () => startOfLocalDay(date, timeZone).getTime());
+}
+
+function windowOpens(program: Program, atMs: number): number {
   const { timeZone } = program;
-  return startOfLocalDay(addDays(addMonths(localDate(at, timeZone), -program.earning.tierWindowMonths), 1), timeZone);
+  const months = program.earning.tierWindowMonths;
+  return memoised(windowOpensMemo, `${timeZone}|${months}|${atMs}`, () => dayStart(addDays(addMonths(localDate(new Date(atMs), timeZone), -months), 1), timeZone));
+}
+
+function reviewAtMs(program: Program, confirmedAtMs: number): number {
+  const { timeZone } = program;
+  const months = program.earning.tierWindowMonths;
+  return memoised(reviewAtMemo, `${timeZone}|${months}|${confirmedAtMs}`, () => dayStart(addMonths(localDate(new Date(confirmedAtMs), timeZone), months), timeZone));
 }
 
 /** Σ spends in the trailing window ending at `at` (inclusive), never below 0. */
 export function qualifyingSpend(program: Program, spends: readonly TierSpend[], at: Date): Minor {
-  const opens = tierWindowStart(program, at).getTime();
+  const opens = windowOpens(program, at.getTime());
   const ends = at.getTime();
   let total = 0;
   for (const spend of spends) {
@@ -83,8 +119,7 @@ export function tierProgress(program: Program, current: Tier, spend: number): Ti
  * reviewed at the start of 28 February).
  */
 export function tierReviewAt(program: Program, confirmedAt: Date): Date {
-  const { timeZone } = program;
-  return startOfLocalDay(addMonths(localDate(confirmedAt, timeZone), program.earning.tierWindowMonths), timeZone);
+  return new Date(reviewAtMs(program, confirmedAt.getTime()));
 }
 
 /**
