@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultProgram } from './program';
-import { type TierRecord, type TierSpend, tierStatus } from './tiers';
+import { type TierRecord, type TierSpend, tierStatus, tierWindowExit, tierWindowStart } from './tiers';
 
 const START = Date.parse('2024-01-01T00:00:00Z');
 const END = Date.parse('2027-01-01T00:00:00Z');
@@ -51,6 +51,39 @@ describe('tier properties', () => {
           record = { tierId: status.tier.id, confirmedAt: status.confirmedAt };
           previous = status;
         }
+      }),
+    );
+  });
+
+  it('counts a refund leaving the window as a rise: asked daily or once, the same upgrade', () => {
+    // A refund of 1 on New Year's midnight, then 1,000.00 spent that afternoon (Shanghai); four-month
+    // window. When the refund leaves the window the qualifying spend rises to 1,000.00 — an upgrade
+    // at that instant, whether the tier is asked just before it and again after, or only after.
+    const shanghai = defaultProgram({ timeZone: 'Asia/Shanghai', earning: { tierWindowMonths: 4 } });
+    const history: TierSpend[] = [
+      { at: new Date('2024-01-01T00:00:00Z'), amount: -1 },
+      { at: new Date('2024-01-01T16:00:00Z'), amount: 100_000 },
+    ];
+    const first = tierStatus(shanghai, { record: null, spends: history, now: new Date('2024-04-30T16:00:00Z') });
+    const stepwise = tierStatus(shanghai, {
+      record: { tierId: first.tier.id, confirmedAt: first.confirmedAt },
+      spends: history,
+      now: new Date('2024-04-30T16:00:00.001Z'),
+    });
+    const once = tierStatus(shanghai, { record: null, spends: history, now: new Date('2024-04-30T16:00:00.001Z') });
+    expect(once.tier.id).not.toBe(shanghai.earning.tiers[0]!.id);
+    expect(stepwise.tier.id).toBe(once.tier.id);
+    expect(stepwise.confirmedAt).toEqual(once.confirmedAt);
+    expect(once.confirmedAt).toEqual(tierWindowExit(shanghai, history[0]!.at));
+  });
+
+  it('has every spend leave the window exactly at its exit instant', () => {
+    fc.assert(
+      fc.property(program, instant, (candidate, at) => {
+        const exit = tierWindowExit(candidate, at).getTime();
+        expect(exit).toBeGreaterThan(at.getTime());
+        expect(tierWindowStart(candidate, new Date(exit)).getTime()).toBeGreaterThan(at.getTime());
+        expect(tierWindowStart(candidate, new Date(exit - 1)).getTime()).toBeLessThanOrEqual(at.getTime());
       }),
     );
   });

@@ -52,6 +52,11 @@ export function tierWindowStart(program: Program, at: Date): Date {
   return new Date(windowOpens(program, at.getTime()));
 }
 
+/** The instant a spend made at `at` leaves the trailing window (the first window that opens after it). */
+export function tierWindowExit(program: Program, at: Date): Date {
+  return new Date(windowExit(program, at.getTime()));
+}
+
 /**
  * The zone conversions tiers repeat — each spend's window opening, each review instant — are pure
  * functions of (zone, window months, instant): an order asks `tierStatus` twice over the same
@@ -61,6 +66,7 @@ export function tierWindowStart(program: Program, at: Date): Date {
 const MEMO_LIMIT = 100_000;
 const windowOpensMemo = new Map<string, number>();
 const reviewAtMemo = new Map<string, number>();
+const windowExitMemo = new Map<string, number>();
 /** The instant a local day starts, by zone and day: shared by every instant of that day. */
 const dayStartMemo = new Map<string, number>();
 
@@ -81,6 +87,23 @@ function windowOpens(program: Program, atMs: number): number {
   const { timeZone } = program;
   const months = program.earning.tierWindowMonths;
   return memoised(windowOpensMemo, `${timeZone}|${months}|${atMs}`, () => dayStart(addDays(addMonths(localDate(new Date(atMs), timeZone), -months), 1), timeZone));
+}
+
+/**
+ * The instant a spend made at `atMs` leaves the trailing window: the start of the first local day D
+ * whose window (opening the day after D − `tierWindowMonths`) no longer holds it, i.e. the first D
+ * with D − months ≥ the spend's own day. Month-end clamping makes D − months non-decreasing in D but
+ * not one-to-one, so the search starts a few days before D = day + months and walks forward.
+ */
+function windowExit(program: Program, atMs: number): number {
+  const { timeZone } = program;
+  const months = program.earning.tierWindowMonths;
+  return memoised(windowExitMemo, `${timeZone}|${months}|${atMs}`, () => {
+    const day = localDate(new Date(atMs), timeZone);
+    let exit = addDays(addMonths(day, months), -3);
+    while (addMonths(exit, -months) < day) exit = addDays(exit, 1);
+    return dayStart(exit, timeZone);
+  });
 }
 
 function reviewAtMs(program: Program, confirmedAtMs: number): number {
@@ -124,8 +147,8 @@ export function tierReviewAt(program: Program, confirmedAt: Date): Date {
 
 /**
  * The tier that applies at `now`, from the stored record and the spend history (SPEC §3.1).
- * - Upgrade at once: whenever a spend lifts the qualifying spend to a higher tier, that tier applies
- *   from the spend's instant and is confirmed then.
+ * - Upgrade at once: whenever a spend — or a refund leaving the window — lifts the qualifying spend
+ *   to a higher tier, that tier applies from that instant and is confirmed then.
  * - Downgrade only at the window's end: at `tierReviewAt(confirmedAt)` the tier becomes the one the
  *   qualifying spend reaches at that instant (which may be the same tier: confirmed again, or lower).
  * The history since the record is replayed in time order, so the answer is the same whether it is
@@ -163,12 +186,22 @@ export function tierStatus(program: Program, { record, spends, now }: { record: 
     }
   };
 
-  const later = spends
-    .filter((spend) => spend.at.getTime() > since && spend.at.getTime() <= now.getTime())
-    .sort((a, b) => a.at.getTime() - b.at.getTime());
-  for (const spend of later) {
-    reviewUntil(spend.at);
-    upgradeAt(spend.at);
+  // The qualifying spend rises when a spend is made, and when a refund (a negative spend) leaves
+  // the window: both are moments an upgrade can happen, replayed in time order.
+  const rises: number[] = [];
+  for (const spend of spends) {
+    const at = spend.at.getTime();
+    if (at > since && at <= now.getTime()) rises.push(at);
+    if (spend.amount < 0) {
+      const exit = windowExit(program, at);
+      if (exit > since && exit <= now.getTime()) rises.push(exit);
+    }
+  }
+  rises.sort((a, b) => a - b);
+  for (const at of rises) {
+    const instant = new Date(at);
+    reviewUntil(instant);
+    upgradeAt(instant);
   }
   reviewUntil(now);
   // Thresholds lowered by a program change upgrade at once too, without waiting for a spend.
