@@ -226,15 +226,16 @@ export async function createLot(tx: WriteContext, lot: NewLot): Promise<string> 
   return id;
 }
 
-// Every quote and every spend reads these: prepared once.
+// Every spend reads these: prepared once. The lot conditions are literals, not bound values: SQLite
+// uses the partial index lots_shopper_open_idx (`where remaining > 0`) for a bound `remaining > ?`
+// only by re-preparing the statement on every run (checkout.ts's quote read does the same).
 const readSpendableLots = prepareQuery((db, key: { merchantId: string; shopperId: string }) =>
   db
     .selectFrom('lots')
     .select(['id', 'remaining', 'held', 'expires_at', 'earned_at'])
     .where('merchant_id', '=', key.merchantId)
     .where('shopper_id', '=', key.shopperId)
-    .where('status', '=', 'available')
-    .where('remaining', '>', 0),
+    .where(sql<boolean>`${sql.ref('status')} = 'available' and ${sql.ref('remaining')} > 0`),
 );
 
 /** The shopper's available lots with unreserved points, as the rules see them (`remaining` = unheld part). */

@@ -24,6 +24,13 @@ export interface CreateDbOptions {
   busyTimeoutMs?: number;
   /** Postgres only. Pool size; default 10. */
   maxConnections?: number;
+  /**
+   * Postgres only. Told when an idle pooled connection fails (the server restarted, a failover, an
+   * administrator ended it): the pool drops it and opens a new one on next use, so this is for the
+   * log. Default: a process warning. Without a listener node-postgres would throw it as an
+   * uncaught error and end the process.
+   */
+  onIdleConnectionError?: (error: Error) => void;
 }
 
 export const BUSY_TIMEOUT_MS_MIN = 5_000;
@@ -40,6 +47,7 @@ export function createDb(options: CreateDbOptions): JifenDb {
       max: options.maxConnections ?? 10,
       types: exactIntegerTypes(),
     });
+    pool.on('error', options.onIdleConnectionError ?? warnIdleConnectionError);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: once(() => db.destroy()) };
   }
@@ -59,6 +67,10 @@ export function createDb(options: CreateDbOptions): JifenDb {
       if (database.open) database.close();
     }),
   };
+}
+
+function warnIdleConnectionError(error: Error): void {
+  process.emitWarning(`an idle Postgres connection failed and was dropped from the pool (${error.message})`, { code: 'JIFEN_PG_IDLE_ERROR' });
 }
 
 function once(action: () => Promise<void>): () => Promise<void> {

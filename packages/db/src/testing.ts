@@ -140,6 +140,11 @@ export function describeEachDialect(name: string, suite: (dialect: JifenDialect)
   }
 }
 
+/** Declares a suite about Postgres alone (its pool, its server), skipped and announced as the Postgres half of `describeEachDialect` is. */
+export function describePostgres(name: string, suite: () => void): void {
+  describe.skipIf(postgresSkipReason !== null)(`${name} (postgres)`, suite);
+}
+
 /**
  * A migrated test database for the enclosing suite: created before its first test, deleted after
  * its last. Call inside `describeEachDialect`; read the database inside tests.
