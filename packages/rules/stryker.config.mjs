@@ -14,6 +14,9 @@ export default {
   // The machine is shared: two workers, and a generous timeout for the property tests.
   concurrency: 2,
   timeoutMS: 30_000,
+  // Reruns reuse earlier results for unchanged code and tests (reports/ is gitignored).
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
   reporters: ['clear-text', 'progress', 'html', 'json'],

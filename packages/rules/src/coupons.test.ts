@@ -54,6 +54,28 @@ describe('coupon templates', () => {
     expect(byPath.activeFrom?.['zh-CN']).toMatch(/^activeFrom：应为带时区偏移的 ISO 8601 时间/);
   });
 
+  it('says an id has the wrong format without mistaking it for a date-time', () => {
+    const parsed = parseCouponTemplate({ id: 'bad id', name: { 'zh-CN': '九折', en: '10% off' }, discount: { kind: 'fixed', amountOff: 100 }, pointsCost: 1 });
+    expect(parsed).toEqual({ ok: false, error: { code: 'INVALID_COUPON_TEMPLATE', issues: [{ path: 'id', message: { en: 'id: has the wrong format', 'zh-CN': 'id：格式不正确' } }] } });
+  });
+
+  it('accepts a window open on one side, and refuses an empty window [t, t)', () => {
+    expect(aTemplate({ activeTo: '2026-11-12T00:00:00+08:00' }).activeTo).toBe('2026-11-12T00:00:00+08:00');
+    expect(aTemplate({ activeFrom: '2026-11-11T00:00:00+08:00' }).activeFrom).toBe('2026-11-11T00:00:00+08:00');
+    const empty = parseCouponTemplate({
+      id: 'flash',
+      name: { 'zh-CN': '秒杀', en: 'Flash' },
+      discount: { kind: 'freeShipping' },
+      pointsCost: 100,
+      activeFrom: '2026-11-11T00:00:00+08:00',
+      activeTo: '2026-11-10T16:00:00Z',
+    });
+    expect(empty).toEqual({
+      ok: false,
+      error: { code: 'INVALID_COUPON_TEMPLATE', issues: [{ path: 'activeTo', message: { en: 'activeTo: must be after activeFrom', 'zh-CN': 'activeTo：须晚于 activeFrom' } }] },
+    });
+  });
+
   it('refuses an active window that ends before it starts', () => {
     const parsed = parseCouponTemplate({
       id: 'double-eleven',

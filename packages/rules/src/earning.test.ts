@@ -335,3 +335,83 @@ describe('pending points', () => {
     expect(isPendingReleasable(program, { paidAt, completedAt: null, now: new Date('2026-06-08T16:00:00Z') })).toBe(true);
   });
 });
+
+describe('what the breakdown tells the shopper', () => {
+  it('names the base rate and a campaign in both languages', () => {
+    const program = aProgram({ campaigns: [{ id: 'friday-double', multiplier: 2, weekdays: [5] }] });
+    const earning = earn(program, { amount: THOUSAND_YUAN }, { at: FRIDAY_JUST_AFTER_MIDNIGHT });
+    expect(earning.breakdown.factors.map((factor) => [factor.kind, factor.id, factor.name, factor.decimal])).toEqual([
+      ['base', 'base', { en: 'Base rate', 'zh-CN': '基础返点' }, '0.05'],
+      ['tier', 'member', tierOf(program, 'member').name, '1'],
+      ['segment', 'regular', { en: 'Regular customer', 'zh-CN': '老客' }, '1'],
+      ['campaign', 'friday-double', { en: 'Campaign friday-double', 'zh-CN': '活动 friday-double' }, '2'],
+    ]);
+    expect(earning.points).toBe(10_000);
+  });
+
+  it('names every campaign of a blend, in line order, in both languages', () => {
+    const program = aProgram({
+      perOrderCapRate: null,
+      campaigns: [
+        { id: 'friday-double', multiplier: 2, weekdays: [5] },
+        { id: 'fruit-triple', multiplier: 3, categories: ['fruit'] },
+      ],
+    });
+    const earning = earn(program, { amount: 20_000, items: [{ category: 'fruit', amount: 10_000 }, { category: 'books', amount: 10_000 }] }, { at: FRIDAY_JUST_AFTER_MIDNIGHT });
+    // (10,000 × 3 + 10,000 × 2) / 20,000 = 2.5
+    expect(earning.breakdown.factors.at(-1)).toEqual({
+      kind: 'campaign',
+      id: 'blended',
+      name: { en: 'Campaigns on some items (fruit-triple ×3, friday-double ×2)', 'zh-CN': '部分商品活动（fruit-triple ×3，friday-double ×2）' },
+      ratio: ratio(5, 2),
+      decimal: '2.5',
+    });
+  });
+
+  it('gives a line covered by two equal campaigns the one listed first', () => {
+    const program = aProgram({ campaigns: [{ id: 'spring', multiplier: 2 }, { id: 'anniversary', multiplier: 2 }] });
+    const earning = earn(program, { amount: THOUSAND_YUAN });
+    expect(earning.breakdown.campaigns.map((share) => share.campaignId)).toEqual(['spring']);
+    expect(earning.breakdown.factors.at(-1)?.id).toBe('spring');
+  });
+
+  it('leaves lines in an excluded category out of the campaign split', () => {
+    const program = aProgram({ excludedCategories: ['gift-card'], campaigns: [{ id: 'fruit-week', multiplier: 1.5, categories: ['fruit'] }] });
+    const earning = earn(program, { amount: 2_000, items: [{ category: 'fruit', amount: 1_000 }, { category: 'gift-card', amount: 1_000 }] });
+    expect(earning.breakdown.campaigns).toEqual([{ campaignId: 'fruit-week', ratio: ratio(3, 2), decimal: '1.5', eligible: 1_000 }]);
+    expect(earning.breakdown.factors.at(-1)).toMatchObject({ kind: 'campaign', id: 'fruit-week', decimal: '1.5' });
+    expect(earning.points).toBe(75); // 1,000 × 0.05 × 1.5
+  });
+
+  it('earns nothing on an order discounted to nothing, and still shows the first line’s campaign', () => {
+    const program = aProgram({ campaigns: [{ id: 'fruit-week', multiplier: 1.5, categories: ['fruit'] }] });
+    const earning = earn(program, { amount: 2_000, couponDiscount: 2_000, items: [{ category: 'fruit', amount: 1_000 }, { category: 'books', amount: 1_000 }] });
+    expect(earning.eligible.amount).toBe(0);
+    expect(earning.points).toBe(0);
+    expect(earning.breakdown.factors.at(-1)).toMatchObject({ kind: 'campaign', id: 'blended', ratio: ratio(3, 2) });
+  });
+
+  it('treats an empty item list like an order without items, and lists only the fields sent', () => {
+    const eligible = eligibleAmount(aProgram(), { amount: 11_500, shipping: 1_000, tax: 500, items: [] });
+    expect(eligible.goods).toBe(10_000);
+    expect(eligible.amount).toBe(10_000);
+    expect(eligible.lines).toStrictEqual([{ amount: 10_000, discount: 0, pointsPaid: 0, isExcluded: false, eligible: 10_000 }]);
+    const itemised = eligibleAmount(aProgram(), { amount: 300, items: [{ sku: 'tea', amount: 100 }, { category: 'fruit', amount: 200 }] });
+    expect(itemised.lines).toStrictEqual([
+      { sku: 'tea', amount: 100, discount: 0, pointsPaid: 0, isExcluded: false, eligible: 100 },
+      { category: 'fruit', amount: 200, discount: 0, pointsPaid: 0, isExcluded: false, eligible: 200 },
+    ]);
+  });
+
+  it('applies no cap that the points reach exactly', () => {
+    const earning = earn(aProgram({ dailyCapPoints: 5_000 }), { amount: THOUSAND_YUAN });
+    expect(earning.points).toBe(5_000);
+    expect(earning.capsApplied).toEqual([]);
+  });
+
+  it('releases pending points at the instant the order completes', () => {
+    const paidAt = new Date('2026-06-01T04:00:00Z');
+    const now = new Date('2026-06-03T04:00:00Z');
+    expect(isPendingReleasable(aProgram({ pendingDays: 7 }), { paidAt, completedAt: now, now })).toBe(true);
+  });
+});

@@ -53,6 +53,12 @@ describe('when points expire', () => {
     expect(expiryIso(calendar(12, 31, 1), '2026-12-31T17:00:00Z', NEW_YORK)).toBe('2028-01-01T05:00:00.000Z');
   });
 
+  it('compares single-digit calendar days as dates: 5 June is before 10 June, so a lot earned on the 10th gets next year’s', () => {
+    expect(expiryIso(calendar(1, 5, 1), '2026-06-15T00:00:00Z', SHANGHAI)).toBe('2027-01-05T16:00:00.000Z');
+    expect(expiryIso(calendar(6, 5, 0), '2026-06-10T00:00:00Z', SHANGHAI)).toBe('2027-06-05T16:00:00.000Z');
+    expect(expiryIso(calendar(6, 5, 0), '2026-06-04T00:00:00Z', SHANGHAI)).toBe('2026-06-05T16:00:00.000Z');
+  });
+
   it('clamps a calendar day of 29 February to the 28th outside leap years', () => {
     expect(expiryIso(calendar(2, 29, 1), '2026-06-01T00:00:00Z', SHANGHAI)).toBe('2027-02-28T16:00:00.000Z');
     expect(expiryIso(calendar(2, 29, 1), '2027-06-01T00:00:00Z', SHANGHAI)).toBe('2028-02-29T16:00:00.000Z');
@@ -141,6 +147,24 @@ describe('the expiry schedule', () => {
     const lots = [lot(100, '2026-03-31T16:00:00Z'), lot(70, '2026-04-30T16:00:00Z')];
     expect(soonestExpiry(lots, SHANGHAI, new Date('2026-04-01T00:00:00Z'))).toEqual({ date: '2026-04-30', expiresAt: new Date('2026-04-30T16:00:00Z'), points: 70 });
     expect(soonestExpiry([lot(5, null)], SHANGHAI)).toBeNull();
+  });
+
+  it('keeps groups that arrive in date order in that order', () => {
+    const lots = [lot(1, '2026-03-31T16:00:00Z'), lot(2, '2026-04-30T16:00:00Z'), lot(3, '2026-05-31T16:00:00Z')];
+    expect(expirySchedule(lots, SHANGHAI).map((group) => [group.date, group.points])).toEqual([
+      ['2026-03-31', 1],
+      ['2026-04-30', 2],
+      ['2026-05-31', 3],
+    ]);
+  });
+
+  it('gives a day whose lots end at different instants (the zone changed) the earliest of them', () => {
+    // 12:00 and 16:00 UTC on 1 July are both within 1 July in Shanghai (the earlier lot was set in another zone).
+    const early = lot(10, '2026-07-01T12:00:00Z');
+    const late = lot(20, '2026-07-01T16:00:00Z');
+    const expected = [{ date: '2026-07-01', expiresAt: new Date('2026-07-01T12:00:00Z'), points: 30 }];
+    expect(expirySchedule([early, late], SHANGHAI)).toEqual(expected);
+    expect(expirySchedule([late, early], SHANGHAI)).toEqual(expected);
   });
 
   it('dates a New York expiry by the local day it ends, not the UTC day of its instant', () => {

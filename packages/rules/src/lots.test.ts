@@ -47,6 +47,16 @@ describe('allocating lots', () => {
     expect(allocated.ok && allocated.value.map((portion) => portion.lotId)).toEqual(['c', 'a', 'b']);
   });
 
+  it('orders lots as a total order: antisymmetric on ids, and a lot ties only with itself', () => {
+    const expiresAt = '2027-01-01T00:00:00Z';
+    const a = aLot({ id: 'a', remaining: 10, expiresAt });
+    const b = aLot({ id: 'b', remaining: 10, expiresAt });
+    expect(compareLotsForSpending(a, b)).toBe(-1);
+    expect(compareLotsForSpending(b, a)).toBe(1);
+    expect(compareLotsForSpending(a, a)).toBe(0);
+    expect(compareLotsForSpending(a, { ...a })).toBe(0);
+  });
+
   it('refuses to take more than the lots hold, naming what is available and what was asked', () => {
     const lots = [aLot({ id: 'x', remaining: 120 }), aLot({ id: 'y', remaining: 80, expiresAt: '2027-01-01T00:00:00Z' })];
     expect(allocateLots(lots, 201)).toEqual({ ok: false, error: { code: 'INSUFFICIENT_POINTS', available: 200, requested: 201 } });

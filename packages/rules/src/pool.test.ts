@@ -5,6 +5,7 @@ import {
   burnForUse,
   capOutTriggerPrice,
   contributionFor,
+  contributionParts,
   convertCapOut,
   effectiveMintRatio,
   expireBurn,
@@ -97,6 +98,18 @@ describe('pool contribution by category', () => {
   it('scales the lines down to what was paid when a discount made them add up to more', () => {
     const order = { amount: 5_000, items: [{ category: 'food', amount: 5_000 }, { category: 'furniture', amount: 5_000 }] };
     expect(contributionFor(order, valuation)).toBe(700); // (400 + 1000) × 5000 / 10000
+  });
+
+  it('adds no uncovered part when the lines cover the amount exactly', () => {
+    const order = { amount: 30_000, items: [{ category: 'food', amount: 10_000 }, { category: 'furniture', amount: 20_000 }] };
+    expect(contributionParts(order, valuation)).toEqual([
+      { category: 'food', exact: ratio(800) },
+      { category: 'furniture', exact: ratio(4_000) },
+    ]);
+    expect(contributionParts({ amount: 11_000, items: [{ category: 'food', amount: 10_000 }] }, valuation)).toEqual([
+      { category: 'food', exact: ratio(800) },
+      { category: undefined, exact: ratio(160) },
+    ]);
   });
 
   it('uses the default share for the whole amount when the order lists no lines', () => {
@@ -282,6 +295,11 @@ describe('pool price keys at the edges of their range', () => {
   it('gives every price from 2^64 up the largest key', () => {
     expect(poolPriceKey(ratio(2n ** 64n))).toBe(POOL_PRICE_KEY_MAX);
     expect(poolPriceKey(ratio(2n ** 63n))).toBeLessThan(POOL_PRICE_KEY_MAX);
+  });
+
+  it('carries a price just below 2^64 onto the largest key, never beyond it', () => {
+    // 2^64 × (1 − 2^-109): rounding to 45 bits carries it to 2^64, the top of the range.
+    expect(poolPriceKey(ratio(2n ** 109n - 1n, 2n ** 45n))).toBe(POOL_PRICE_KEY_MAX);
   });
 
   it('carries a price that rounds up to the next power of two onto that power key', () => {

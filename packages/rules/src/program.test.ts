@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultProgram, parseProgram } from './program';
+import { currencyMinorDigits, defaultProgram, isTimeZone, parseProgram } from './program';
 
 describe('parseProgram', () => {
   it('fills every default, giving the classic program of SPEC Appendix A', () => {
@@ -68,5 +68,68 @@ describe('parseProgram', () => {
     });
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.error.issues.map((issue) => issue.path)).toEqual(['timeZone', 'earning.tiers']);
+  });
+});
+
+describe('messages for invalid program fields', () => {
+  // One invalid field per case; each message names the field's path in English and Chinese.
+  const cases: [string, unknown, string, string, string][] = [
+    ['a wrong type', { earning: { baseRate: 'high' } }, 'earning.baseRate', 'expected number', '应为 number 类型'],
+    ['a fraction where a whole number is due', { earning: { pendingDays: 1.5 } }, 'earning.pendingDays', 'expected int', '应为 int 类型'],
+    ['a number below its minimum', { earning: { pendingDays: -1 } }, 'earning.pendingDays', 'must be at least 0', '不能小于 0'],
+    ['a number above its maximum', { earning: { pendingDays: 366 } }, 'earning.pendingDays', 'must be at most 365', '不能大于 365'],
+    ['a list too short', { behaviours: { checkinStreak: [] } }, 'behaviours.checkinStreak', 'must be at least 1 items', '不能小于 1'],
+    ['a list too long', { redemption: { excludedCategories: Array.from({ length: 101 }, () => 'x') } }, 'redemption.excludedCategories', 'must be at most 100 items', '不能大于 100'],
+    ['a text too short', { earning: { tiers: [{ id: 'm', name: { en: '', 'zh-CN': 'M' }, minSpend: 0, multiplier: 1 }] } }, 'earning.tiers.0.name.en', 'must be at least 1 characters', '不能小于 1'],
+    ['a text too long', { earning: { excludedCategories: ['x'.repeat(65)] } }, 'earning.excludedCategories.0', 'must be at most 64 characters', '不能大于 64'],
+    ['an unknown kind', { expiry: { kind: 'weekly' } }, 'expiry.kind', 'not one of the allowed values', '取值不在允许范围内'],
+    ['an unknown currency', { currency: 'XXQ' }, 'currency', 'is not a known ISO 4217 currency code', '不是有效的 ISO 4217 货币代码'],
+    ['an unknown time zone', { timeZone: 'Mars/Olympus' }, 'timeZone', 'is not a known IANA time zone', '不是有效的 IANA 时区'],
+    ['a date that does not exist', { earning: { campaigns: [{ id: 'x', multiplier: 2, from: '2026-13-45' }] } }, 'earning.campaigns.0.from', 'must be a date YYYY-MM-DD', '日期格式应为 YYYY-MM-DD'],
+    ['a first tier above zero', { earning: { tiers: [{ id: 'm', name: { en: 'M', 'zh-CN': 'M' }, minSpend: 100, multiplier: 1 }] } }, 'earning.tiers', 'the first tier must start at minSpend 0', '第一个等级的 minSpend 必须为 0'],
+    ['an empty category key', { valuation: { kind: 'pool', poolShare: { byCategory: { '': 0.1 } } } }, 'valuation.poolShare.byCategory.', 'is invalid', '无效'],
+    ['something that is not a program at all', 'nonsense', '(program)', 'expected object', '应为 object 类型'],
+  ];
+
+  it.each(cases)('describes %s', (_, input, path, en, zh) => {
+    expect(parseProgram(input)).toEqual({ ok: false, error: { code: 'INVALID_PROGRAM', issues: [{ path, message: { en: `${path}: ${en}`, 'zh-CN': `${path}：${zh}` } }] } });
+  });
+
+  it('describes tiers out of order and a date in the wrong format', () => {
+    const tiers = [{ id: 'a', name: { en: 'A', 'zh-CN': 'A' }, minSpend: 0, multiplier: 1 }, { id: 'b', name: { en: 'B', 'zh-CN': 'B' }, minSpend: 0, multiplier: 2 }];
+    const unordered = parseProgram({ earning: { tiers } });
+    expect(unordered.ok ? null : unordered.error.issues).toEqual([
+      { path: 'earning.tiers', message: { en: 'earning.tiers: tiers must be in ascending minSpend order', 'zh-CN': 'earning.tiers：等级须按 minSpend 递增排列' } },
+    ]);
+    const slashed = parseProgram({ earning: { campaigns: [{ id: 'x', multiplier: 2, from: '2026/11/11' }] } });
+    expect(slashed.ok ? null : slashed.error.issues[0]).toEqual({
+      path: 'earning.campaigns.0.from',
+      message: { en: 'earning.campaigns.0.from: has the wrong format', 'zh-CN': 'earning.campaigns.0.from：格式不正确' },
+    });
+  });
+});
+
+describe('program helpers', () => {
+  it('refuses to build a default program from invalid overrides, naming every invalid field', () => {
+    expect(() => defaultProgram({ earning: { pendingDays: -1, baseRate: 2 } })).toThrow('invalid program: earning.baseRate, earning.pendingDays');
+  });
+
+  it('names every further unknown field in Chinese too', () => {
+    const two = parseProgram({ redemption: { a: 1, b: 2, c: 3 } });
+    expect(two.ok ? null : two.error.issues[0]?.message).toEqual({
+      en: 'redemption.a: unknown field (also unknown: b, c)',
+      'zh-CN': 'redemption.a：未知字段（另有未知字段 b、c）',
+    });
+  });
+
+  it('reads a currency’s minor digits from ISO 4217: fen, none for yen, three for the Kuwaiti dinar', () => {
+    expect(currencyMinorDigits('CNY')).toBe(2);
+    expect(currencyMinorDigits('JPY')).toBe(0);
+    expect(currencyMinorDigits('KWD')).toBe(3);
+  });
+
+  it('knows an IANA time zone from anything else', () => {
+    expect(isTimeZone('America/New_York')).toBe(true);
+    expect(isTimeZone('Mars/Olympus')).toBe(false);
   });
 });

@@ -146,3 +146,31 @@ describe('spreading a points discount over the lines', () => {
     expect(() => distributePointsDiscount(quote, 1_001)).toThrow(/points discount/);
   });
 });
+
+describe('quoting at the edges', () => {
+  it('has nothing to redeem when a point is worth nothing (an emptied pool priced at 0)', () => {
+    expect(quoteRedemption(aQuoteInput({ unitValue: ratio(0) }))).toEqual({
+      ok: false,
+      error: { code: 'NOTHING_TO_REDEEM', payable: 10_000, pointsEligibleAmount: 10_000, valueCap: 5_000 },
+    });
+  });
+
+  it('quotes a shopper holding exactly the minimum, which is then also the maximum', () => {
+    expect(quoted(aQuoteInput({ availablePoints: 100 }))).toMatchObject({ minPoints: 100, maxPoints: 100, maxValue: 100 });
+  });
+
+  it('spreads a discount of the whole eligible amount, every line paid in full', () => {
+    const quote = quoted(aQuoteInput({ redemption: { maxShare: 1 }, cartAmount: 3_000, items: [{ amount: 1_000 }, { amount: 2_000 }] }));
+    expect(quote.pointsEligibleAmount).toBe(3_000);
+    expect(distributePointsDiscount(quote, 3_000)).toEqual([1_000, 2_000]);
+  });
+
+  it('echoes a line’s sku and category only when the cart sent them', () => {
+    const quote = quoted(aQuoteInput({ cartAmount: 3_000, items: [{ sku: 'tea', amount: 1_000 }, { category: 'food', amount: 1_000 }, { amount: 1_000 }] }));
+    expect(quote.lines).toStrictEqual([
+      { sku: 'tea', amount: 1_000, couponDiscount: 0, pointsEligibleAmount: 1_000 },
+      { category: 'food', amount: 1_000, couponDiscount: 0, pointsEligibleAmount: 1_000 },
+      { amount: 1_000, couponDiscount: 0, pointsEligibleAmount: 1_000 },
+    ]);
+  });
+});

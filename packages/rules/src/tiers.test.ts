@@ -58,6 +58,24 @@ describe('the trailing window', () => {
   });
 });
 
+describe('what a shopper still needs', () => {
+  it('counts the spend to the next tier from the lowest tier, and gives a tier the program dropped no next tier', () => {
+    const member = tierForSpend(program, 30_000);
+    expect(tierProgress(program, member, 30_000)).toMatchObject({ current: { id: 'member' }, next: { id: 'silver' }, spendToNext: 70_000 });
+    const retired = { id: 'platinum', name: { en: 'Platinum', 'zh-CN': '铂金' }, minSpend: 0, multiplier: 3 };
+    expect(tierProgress(program, retired, 30_000)).toMatchObject({ next: null, spendToNext: null });
+  });
+
+  it('counts the spend still needed to keep a tier at its review, net of what the window will still hold then', () => {
+    // Gold (¥5,000) confirmed on 10 January 2026, reviewed on 10 January 2027; ¥1,000 spent on 1 June counts then.
+    const record = { tierId: 'gold', confirmedAt: noon('2026-01-10') };
+    const status = tierStatus(program, { record, spends: [aSpend('2026-06-01', 100_000)], now: noon('2026-07-01') });
+    expect(status.tier.id).toBe('gold');
+    expect(status.reviewAt?.toISOString()).toBe('2027-01-09T16:00:00.000Z');
+    expect(status.spendToKeep).toBe(400_000);
+  });
+});
+
 describe('upgrade at once, downgrade only at the window end', () => {
   it('upgrades at the spend that reaches the next tier and reviews twelve months later', () => {
     const spends = [aSpend('2026-01-10', 300_000), aSpend('2026-02-20', 250_000)];
