@@ -204,12 +204,13 @@ export async function generateShopHistory(model: { ledger: Ledger; merchantId: s
         touch(order);
       };
     } else if (roll < 0.5 && open(['paid', 'completed']).some((order) => order.refunded < order.amount)) {
-      const order = recentOrAny(
-        random,
-        open(['paid', 'completed']).filter((candidate) => candidate.refunded < candidate.amount),
-      );
+      const refundable = open(['paid', 'completed']).filter((candidate) => candidate.refunded < candidate.amount);
+      // Now and then the whole rest of an order whose points the shopper no longer has: the clawback
+      // becomes debt. Left to chance, such a refund is rare (a few in 1,000 events, none for some seeds).
+      const unbacked = random.chance(0.25) ? await ordersBeyondBalance(model, refundable) : [];
+      const order = unbacked.length > 0 ? random.pick(unbacked) : recentOrAny(random, refundable);
       const left = order.amount - order.refunded;
-      const amount = random.chance(0.3) ? left : random.integer(1, left);
+      const amount = unbacked.length > 0 || random.chance(0.3) ? left : random.integer(1, left);
       event = { ...base, kind: 'refunded', orderId: order.orderId, shopperId: order.shopperId, refundId: nextId('r'), amount };
       onAccepted = () => {
         order.refunded += amount;
@@ -248,6 +249,23 @@ export async function generateShopHistory(model: { ledger: Ledger; merchantId: s
     events.push(event);
   }
   return { events, results, refusedCount };
+}
+
+/**
+ * Orders whose points left to take back (earned, less clawed back) exceed everything their shopper
+ * could give back (available and pending points): refunding the rest of one leaves the shopper debt.
+ */
+async function ordersBeyondBalance(model: { ledger: Ledger; merchantId: string }, candidates: readonly OrderState[]): Promise<OrderState[]> {
+  if (candidates.length === 0) return [];
+  const rows = await model.ledger.db
+    .selectFrom('orders')
+    .innerJoin('shoppers', (join) => join.onRef('shoppers.merchant_id', '=', 'orders.merchant_id').onRef('shoppers.shopper_id', '=', 'orders.shopper_id'))
+    .select(['orders.order_id', 'orders.earned_points', 'orders.clawed_back', 'shoppers.available', 'shoppers.pending'])
+    .where('orders.merchant_id', '=', model.merchantId)
+    .where('orders.order_id', 'in', candidates.map((order) => order.orderId))
+    .execute();
+  const unbacked = new Set(rows.filter((row) => Number(row.earned_points) - Number(row.clawed_back) > Number(row.available) + Number(row.pending)).map((row) => row.order_id));
+  return candidates.filter((order) => unbacked.has(order.orderId));
 }
 
 /** A reservation a shopper with at least the minimum (100 points) can afford, on a cart where points may pay for it. */
