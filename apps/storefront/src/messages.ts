@@ -1,3 +1,4 @@
+import { formatMoney as formatWidgetMoney } from '@jifen/widgets';
 import { useSyncExternalStore } from 'react';
 
 /**
@@ -218,13 +219,9 @@ export function useLocale(): Locale {
   );
 }
 
-/** Money in minor units (fen) as the shopper reads it, formatted from an exact decimal string (never a float). */
+/** Money in minor units (fen) as the shopper reads it, exactly as the widgets write it (never a float). */
 export function formatMoney(amountMinor: number, locale: Locale, currency = 'CNY'): string {
-  const sign = amountMinor < 0 ? '-' : '';
-  const absolute = Math.abs(amountMinor);
-  const decimal = `${sign}${Math.floor(absolute / 100)}.${String(absolute % 100).padStart(2, '0')}`;
-  // Intl formats decimal strings exactly (Intl.NumberFormat v3); TypeScript's lib still says number.
-  return new Intl.NumberFormat(locale, { style: 'currency', currency, currencyDisplay: 'narrowSymbol' }).format(decimal as unknown as number);
+  return formatWidgetMoney(amountMinor, currency, locale);
 }
 
 export function formatNumber(value: number, locale: Locale): string {

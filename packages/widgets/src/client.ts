@@ -2,6 +2,7 @@ import type { AppRouter } from '@jifen/api';
 import { type TRPCClient, TRPCClientError, type TRPCLink, createTRPCClient, httpBatchLink, retryLink } from '@trpc/client';
 import { type Unsubscribable, observable } from '@trpc/server/observable';
 import type { EarlyAnswers } from './early-start';
+import { URL_LENGTH_MAX, trpcUrl } from './first-calls';
 import type { Locale } from './i18n';
 import { type TokenSource, type TokenSourceOptions, createTokenSource } from './token-source';
 
@@ -23,9 +24,6 @@ export interface JifenClientOptions extends TokenSourceOptions {
   early?: EarlyAnswers;
 }
 
-/** Queries travel as GET; a long cart (items) goes in another batch rather than past proxies' URL limits. */
-const URL_LENGTH_MAX = 4_000;
-
 /** The early answers each client takes its first answers from (`earlyAnswer`). */
 const earlyAnswersOf = new WeakMap<JifenClient, EarlyAnswers>();
 
@@ -44,7 +42,7 @@ export function createJifenClient(options: JifenClientOptions): JifenClient {
         },
       }),
       httpBatchLink({
-        url: `${options.apiBase.replace(/\/+$/, '')}/trpc`,
+        url: trpcUrl(options.apiBase),
         maxURLLength: URL_LENGTH_MAX,
         ...(options.fetch ? { fetch: options.fetch } : {}),
         headers: async () => ({

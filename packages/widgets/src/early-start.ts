@@ -1,5 +1,5 @@
 import type { Locale } from '@jifen/rules';
-import { type FirstCall, type FirstCallKind, callKey, firstCalls } from './first-calls';
+import { type FirstCall, type FirstCallKind, URL_LENGTH_MAX, callKey, firstCalls, trpcUrl } from './first-calls';
 import { resolveLocale } from './locale';
 import { type TokenSource, createTokenSource } from './token-source';
 
@@ -23,8 +23,6 @@ import { type TokenSource, createTokenSource } from './token-source';
 
 /** How long an answer fetched ahead may wait for the widget code (a slow network, a busy phone). */
 export const EARLY_ANSWER_MAX_AGE_MS = 10_000;
-/** As the widgets' client: queries travel as GET, within proxies' URL limits. */
-const URL_LENGTH_MAX = 4_000;
 /** Well under the server's calls per batch (apps/server: 20); a page with more widgets asks the rest itself. */
 const BATCH_CALLS_MAX = 10;
 
@@ -87,13 +85,13 @@ export function createEarlyStart(options: { now?: () => number } = {}): EarlySta
     function flush() {
       const calls = pending;
       pending = [];
-      const base = `${apiBase.replace(/\/+$/, '')}/trpc/`;
+      const base = `${trpcUrl(apiBase)}/`;
       while (calls.length > 0) {
         const batch = [calls.shift()!];
         while (calls.length > 0 && batch.length < BATCH_CALLS_MAX && urlFor(base, [...batch, calls[0]!]).length <= URL_LENGTH_MAX) batch.push(calls.shift()!);
         // A single call too long for a URL is left to the widget (its client sends it in a batch of its own).
-        if (urlFor(base, batch).length > URL_LENGTH_MAX) continue;
-        send(urlFor(base, batch), batch);
+        const url = urlFor(base, batch);
+        if (url.length <= URL_LENGTH_MAX) send(url, batch);
       }
     }
 

@@ -17,6 +17,14 @@ export interface FirstCall {
   input: unknown;
 }
 
+/** Queries travel as GET; a longer batch is split (or left to its own request) rather than sent past proxies' URL limits. */
+export const URL_LENGTH_MAX = 4_000;
+
+/** jifen's tRPC endpoint under an API base (`''` for the page's own origin). */
+export function trpcUrl(apiBase: string): string {
+  return `${apiBase.replace(/\/+$/, '')}/trpc`;
+}
+
 /** The pool price points the expiry banner asks for (a fixed-value program answers none). */
 export const POOL_HISTORY_LIMIT = 30;
 

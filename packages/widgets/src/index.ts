@@ -5,7 +5,7 @@ export { createJifenClient, describeFailure, type CallFailure, type JifenClient,
 export { createTokenSource, MissingTokenError, type TokenSource, type TokenSourceOptions } from './token-source';
 export { defineJifenElements } from './elements';
 export { ELEMENT_NAMES, OBSERVED_ATTRIBUTES, type WidgetKind } from './host-element';
-export { resolveLocale, type Locale } from './i18n';
+export { formatMoney, resolveLocale, type Locale } from './i18n';
 export { widgetStyles } from './styles';
 export type { ConnectionProps } from './use-jifen-client';
 export type * from './shopper-api';
