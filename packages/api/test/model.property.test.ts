@@ -101,15 +101,31 @@ class Earn extends LedgerCommand {
   }
 }
 
-class Capture extends LedgerCommand {
+/** Counting back from the latest hold: checkouts are mostly paid or abandoned soon after they reserve. */
+function recentHold(model: LedgerModel, back: number) {
+  return model.holds[model.holds.length - 1 - (back % model.holds.length)]!;
+}
+
+function ordinal(back: number): string {
+  return back === 0 ? '1st' : back === 1 ? '2nd' : back === 2 ? '3rd' : `${back + 1}th`;
+}
+
+/** A command on one of the holds placed so far, counted back from the latest (`recentHold`). */
+abstract class HoldCommand extends LedgerCommand {
   constructor(readonly holdIndex: number) {
     super();
   }
   override check(model: Readonly<LedgerModel>) {
     return model.holds.length > 0;
   }
+  protected hold(model: LedgerModel) {
+    return recentHold(model, this.holdIndex);
+  }
+}
+
+class Capture extends HoldCommand {
   protected plan(model: LedgerModel, real: RealLedger) {
-    const hold = recentHold(model, this.holdIndex);
+    const hold = this.hold(model);
     const orderId = model.nextId('o');
     const expected = model.paid({ orderId, shopperId: hold.shopperId, amount: hold.cartAmount, holdId: hold.holdId });
     const holdId = real.holdIds.get(hold.holdId)!;
@@ -120,24 +136,22 @@ class Capture extends LedgerCommand {
   }
 }
 
-/** Counting back from the latest hold: checkouts are mostly paid or abandoned soon after they reserve. */
-function recentHold(model: LedgerModel, back: number) {
-  return model.holds[model.holds.length - 1 - (back % model.holds.length)]!;
-}
-
-function ordinal(back: number): string {
-  return back === 0 ? '1st' : back === 1 ? '2nd' : back === 2 ? '3rd' : `${back + 1}th`;
-}
-
-class Complete extends LedgerCommand {
+/** A command on one of the orders placed so far, picked by index (wrapping round). */
+abstract class OrderCommand extends LedgerCommand {
   constructor(readonly orderIndex: number) {
     super();
   }
   override check(model: Readonly<LedgerModel>) {
     return model.orders.length > 0;
   }
+  protected order(model: LedgerModel) {
+    return model.orders[this.orderIndex % model.orders.length]!;
+  }
+}
+
+class Complete extends OrderCommand {
   protected plan(model: LedgerModel, real: RealLedger) {
-    const { orderId } = model.orders[this.orderIndex % model.orders.length]!;
+    const { orderId } = this.order(model);
     return { expected: model.completed(orderId), call: () => orderCompleted(real.ledger, { merchantId: real.merchantId, orderId }) };
   }
   toString() {
@@ -145,19 +159,16 @@ class Complete extends LedgerCommand {
   }
 }
 
-class Refund extends LedgerCommand {
+class Refund extends OrderCommand {
   constructor(
-    readonly orderIndex: number,
+    orderIndex: number,
     readonly size: 'part' | 'rest' | 'beyond',
     readonly percent: number,
   ) {
-    super();
-  }
-  override check(model: Readonly<LedgerModel>) {
-    return model.orders.length > 0;
+    super(orderIndex);
   }
   protected plan(model: LedgerModel, real: RealLedger) {
-    const order = model.orders[this.orderIndex % model.orders.length]!;
+    const order = this.order(model);
     const left = order.amount - order.refunded;
     const amount = this.size === 'beyond' ? left + 1 : this.size === 'rest' ? Math.max(1, left) : Math.max(1, Math.floor((left * this.percent) / 100));
     const refundId = model.nextId('r');
@@ -169,15 +180,9 @@ class Refund extends LedgerCommand {
   }
 }
 
-class Cancel extends LedgerCommand {
-  constructor(readonly orderIndex: number) {
-    super();
-  }
-  override check(model: Readonly<LedgerModel>) {
-    return model.orders.length > 0;
-  }
+class Cancel extends OrderCommand {
   protected plan(model: LedgerModel, real: RealLedger) {
-    const { orderId } = model.orders[this.orderIndex % model.orders.length]!;
+    const { orderId } = this.order(model);
     return { expected: model.cancelled(orderId), call: () => orderCancelled(real.ledger, { merchantId: real.merchantId, orderId }) };
   }
   toString() {
@@ -208,15 +213,9 @@ class Reserve extends LedgerCommand {
   }
 }
 
-class Release extends LedgerCommand {
-  constructor(readonly holdIndex: number) {
-    super();
-  }
-  override check(model: Readonly<LedgerModel>) {
-    return model.holds.length > 0;
-  }
+class Release extends HoldCommand {
   protected plan(model: LedgerModel, real: RealLedger) {
-    const hold = recentHold(model, this.holdIndex);
+    const hold = this.hold(model);
     const holdId = real.holdIds.get(hold.holdId)!;
     return { expected: model.release(hold.holdId), call: () => releaseHold(real.ledger, { merchantId: real.merchantId, shopperId: hold.shopperId, holdId }) };
   }

@@ -1,9 +1,10 @@
 import type { Database } from '@jifen/db';
-import type { CouponTemplateInput, ProgramInput } from '@jifen/rules';
+import type { ProgramInput } from '@jifen/rules';
 import type { Kysely } from 'kysely';
 import { adjustPoints } from '../../src/adjustments';
 import type { Ledger } from '../../src/ledger';
 import { createMerchant } from '../../src/merchants';
+import { aTemplate } from '../support-holds';
 
 /** Small named builders for the concurrency, history, crash and model suites. */
 
@@ -32,17 +33,8 @@ export async function creditPoints(ledger: Ledger, merchantId: string, shopperId
   await adjustPoints(ledger, { merchantId, shopperId, points, reason: 'test credit', idempotencyKey: key });
 }
 
-/** A coupon template input: ¥5 off for 500 points, stock as given. */
-export function aCouponTemplate(overrides: Partial<CouponTemplateInput> = {}): CouponTemplateInput {
-  return {
-    id: 'five-off',
-    name: { 'zh-CN': '立减5元', en: '¥5 off' },
-    discount: { kind: 'fixed', amountOff: 500 },
-    pointsCost: 500,
-    stock: 10,
-    ...overrides,
-  };
-}
+/** A coupon template input: ¥5 off for 500 points, stock as given (the holds suites' `aTemplate`). */
+export const aCouponTemplate = aTemplate;
 
 export interface Balances {
   available: number;
