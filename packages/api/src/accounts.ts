@@ -238,17 +238,36 @@ const readSpendableLots = prepareQuery((db, key: { merchantId: string; shopperId
     .where(sql<boolean>`${sql.ref('status')} = 'available' and ${sql.ref('remaining')} > 0`),
 );
 
+/**
+ * Locks these shoppers' rows in id order (the batch jobs): services lock a shopper before their lots
+ * and holds, and jobs taking many shoppers take them in one order, so they queue instead of deadlocking.
+ */
+export async function lockShoppers(tx: WriteContext, merchantId: string, shopperIds: readonly string[]): Promise<void> {
+  await tx
+    .forUpdate(tx.db.selectFrom('shoppers').select('shopper_id').where('merchant_id', '=', merchantId).where('shopper_id', 'in', [...shopperIds]).orderBy('shopper_id'))
+    .execute();
+}
+
 /** The shopper's available lots with unreserved points, as the rules see them (`remaining` = unheld part). */
 export async function spendableLots(tx: Pick<WriteContext, 'db'>, merchantId: string, shopperId: string): Promise<Lot[]> {
-  const rows = await readSpendableLots.execute(tx.db, { merchantId, shopperId });
-  return rows
-    .filter((row) => Number(row.remaining) > Number(row.held))
-    .map((row) => ({
-      id: row.id,
-      remaining: pointUnits(Number(row.remaining) - Number(row.held)),
-      expiresAt: row.expires_at === null ? null : new Date(Number(row.expires_at)),
-      earnedAt: new Date(Number(row.earned_at)),
-    }));
+  const lots: Lot[] = [];
+  for (const row of await readSpendableLots.execute(tx.db, { merchantId, shopperId })) {
+    const lot = spendableLot(row);
+    if (lot !== null) lots.push(lot);
+  }
+  return lots;
+}
+
+/** A lot row as the rules see it (`remaining` = its unheld part), or null when all of it is held. */
+export function spendableLot(row: { id: string; remaining: number; held: number; expires_at: number | null; earned_at: number }): Lot | null {
+  const unheld = Number(row.remaining) - Number(row.held);
+  if (unheld <= 0) return null;
+  return {
+    id: row.id,
+    remaining: pointUnits(unheld),
+    expiresAt: row.expires_at === null ? null : new Date(Number(row.expires_at)),
+    earnedAt: new Date(Number(row.earned_at)),
+  };
 }
 
 /**

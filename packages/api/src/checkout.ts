@@ -17,7 +17,7 @@ import {
   toSafeNumber,
 } from '@jifen/rules';
 import { type Kysely, sql } from 'kysely';
-import { spendableLots } from './accounts';
+import { spendableLot, spendableLots } from './accounts';
 import { couponDiscountForCart } from './coupons';
 import { JifenError } from './errors';
 import { type ProgramStamp, programAtVersion } from './merchants';
@@ -132,7 +132,7 @@ export async function quoteCheckout(db: Kysely<Database>, input: CheckoutQuoteIn
  * program itself is immutable per version and comes from `programAtVersion`'s cache. The lot conditions are written as literals, not bound
  * values: SQLite can use the partial index `lots_shopper_open_idx` (`where remaining > 0`) for a
  * bound `remaining > ?` only by re-preparing the statement on every run, which doubles its cost.
- * The same lots as `accounts.spendableLots`; `checkout.test.ts` checks the two agree.
+ * The same lots as `accounts.spendableLots` (both map rows with `accounts.spendableLot`); `checkout-quote.test.ts` checks the two agree.
  */
 const readQuoteRows = prepareQuery((db, key: { merchantId: string; shopperId: string }) =>
   db
@@ -172,13 +172,9 @@ async function readQuoteState(db: Kysely<Database>, merchantId: string, shopperI
   if (first === undefined) throw new JifenError('NOT_FOUND', { what: 'merchant' }, 'merchantId');
   const lots: Lot[] = [];
   for (const row of rows) {
-    if (row.lotId === null || Number(row.remaining) <= Number(row.held)) continue;
-    lots.push({
-      id: row.lotId,
-      remaining: pointUnits(Number(row.remaining) - Number(row.held)),
-      expiresAt: row.expiresAt === null ? null : new Date(Number(row.expiresAt)),
-      earnedAt: new Date(Number(row.earnedAt)),
-    });
+    if (row.lotId === null) continue;
+    const lot = spendableLot({ id: row.lotId, remaining: Number(row.remaining), held: Number(row.held), expires_at: row.expiresAt, earned_at: Number(row.earnedAt) });
+    if (lot !== null) lots.push(lot);
   }
   return {
     program: { merchantId, version: Number(first.programVersion), createdAt: first.programCreatedAt === null ? null : Number(first.programCreatedAt) },

@@ -1,7 +1,7 @@
 import type { Database, HoldRow, HoldStatus, NewHoldRow } from '@jifen/db';
 import { type Program, type RedemptionLine, splitFor } from '@jifen/rules';
 import { type Kysely, sql } from 'kysely';
-import { type BalanceDelta, allocateSpendable, changeBalances, changeBalancesMany, lockShopper } from './accounts';
+import { type BalanceDelta, allocateSpendable, changeBalances, changeBalancesMany, lockShopper, lockShoppers } from './accounts';
 import { canonicalJson, firstDifferentField, randomId, sha256Hex } from './canonical';
 import { couponCart, redemptionQuoteFor } from './checkout';
 import { couponDiscountForCart } from './coupons';
@@ -316,16 +316,7 @@ async function expireHoldBatch(tx: WriteContext, limit: number, merchantId: stri
  */
 async function lockDueHolds(tx: WriteContext, merchantId: string, holdIds: string[]): Promise<HoldRow[]> {
   const owners = await tx.db.selectFrom('holds').select('shopper_id').distinct().where('merchant_id', '=', merchantId).where('hold_id', 'in', holdIds).execute();
-  await tx
-    .forUpdate(
-      tx.db
-        .selectFrom('shoppers')
-        .select('shopper_id')
-        .where('merchant_id', '=', merchantId)
-        .where('shopper_id', 'in', owners.map((owner) => owner.shopper_id))
-        .orderBy('shopper_id'),
-    )
-    .execute();
+  await lockShoppers(tx, merchantId, owners.map((owner) => owner.shopper_id));
   return tx.db
     .selectFrom('holds')
     .selectAll()

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { lockShoppers } from './accounts';
 import type { JournalEntryInput } from './journal';
 import type { Ledger, WriteContext } from './ledger';
 
@@ -71,9 +72,7 @@ async function releaseBatch(tx: WriteContext, merchantId: string, size: number):
   // Services lock a shopper before their lots; the job does too, in one order (by id), so neither
   // waits on the other in a cycle. A concurrent sweeper then finds these lots no longer pending.
   const shopperIds = [...new Set(candidates.map((row) => row.shopper_id))].sort();
-  await tx
-    .forUpdate(tx.db.selectFrom('shoppers').select('shopper_id').where('merchant_id', '=', merchantId).where('shopper_id', 'in', shopperIds).orderBy('shopper_id'))
-    .execute();
+  await lockShoppers(tx, merchantId, shopperIds);
   const released = await tx.db
     .updateTable('lots')
     .set({ status: 'available' })

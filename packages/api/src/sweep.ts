@@ -10,7 +10,7 @@ import {
   valueOfPoints,
 } from '@jifen/rules';
 import { type Kysely, sql } from 'kysely';
-import { type BalanceDelta, changeBalancesMany } from './accounts';
+import { type BalanceDelta, changeBalancesMany, lockShoppers } from './accounts';
 import { runCapOuts } from './capout';
 import { readPool } from './checkout';
 import { type ExpireHoldsReport, expireHolds } from './holds';
@@ -214,16 +214,7 @@ async function expireLotBatch(tx: WriteContext, merchantId: string, batchSize: n
   // meanwhile: nothing is expired twice. As the only writer (SQLite) the candidates are already current.
   let current = candidates;
   if (!tx.isOnlyWriter) {
-    await tx
-      .forUpdate(
-        tx.db
-          .selectFrom('shoppers')
-          .select('shopper_id')
-          .where('merchant_id', '=', merchantId)
-          .where('shopper_id', 'in', [...new Set(candidates.map((lot) => lot.shopper_id))])
-          .orderBy('shopper_id'),
-      )
-      .execute();
+    await lockShoppers(tx, merchantId, [...new Set(candidates.map((lot) => lot.shopper_id))]);
     // By primary key only: with the expiry predicates in SQL a planner may scan the whole due range instead.
     current = await tx
       .forUpdate(
