@@ -135,14 +135,17 @@ const postgresSkipReason: string | null = await (async () => {
 
 /** Declares `suite` once per dialect, named `${name} (${dialect})`. */
 export function describeEachDialect(name: string, suite: (dialect: JifenDialect) => void): void {
-  for (const dialect of DIALECTS) {
-    describe.skipIf(dialect === 'postgres' && postgresSkipReason !== null)(`${name} (${dialect})`, () => suite(dialect));
-  }
+  for (const dialect of DIALECTS) describeDialect(dialect, name, () => suite(dialect));
 }
 
 /** Declares a suite about Postgres alone (its pool, its server), skipped and announced as the Postgres half of `describeEachDialect` is. */
 export function describePostgres(name: string, suite: () => void): void {
-  describe.skipIf(postgresSkipReason !== null)(`${name} (postgres)`, suite);
+  describeDialect('postgres', name, suite);
+}
+
+/** `${name} (${dialect})`, skipped when it is Postgres's and the server cannot be reached. */
+function describeDialect(dialect: JifenDialect, name: string, suite: () => void): void {
+  describe.skipIf(dialect === 'postgres' && postgresSkipReason !== null)(`${name} (${dialect})`, suite);
 }
 
 /**

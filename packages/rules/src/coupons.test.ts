@@ -59,31 +59,22 @@ describe('coupon templates', () => {
     expect(parsed).toEqual({ ok: false, error: { code: 'INVALID_COUPON_TEMPLATE', issues: [{ path: 'id', message: { en: 'id: has the wrong format', 'zh-CN': 'id：格式不正确' } }] } });
   });
 
-  it('accepts a window open on one side, and refuses an empty window [t, t)', () => {
+  it('accepts a window open on one side', () => {
     expect(aTemplate({ activeTo: '2026-11-12T00:00:00+08:00' }).activeTo).toBe('2026-11-12T00:00:00+08:00');
     expect(aTemplate({ activeFrom: '2026-11-11T00:00:00+08:00' }).activeFrom).toBe('2026-11-11T00:00:00+08:00');
-    const empty = parseCouponTemplate({
-      id: 'flash',
-      name: { 'zh-CN': '秒杀', en: 'Flash' },
-      discount: { kind: 'freeShipping' },
-      pointsCost: 100,
-      activeFrom: '2026-11-11T00:00:00+08:00',
-      activeTo: '2026-11-10T16:00:00Z',
-    });
-    expect(empty).toEqual({
-      ok: false,
-      error: { code: 'INVALID_COUPON_TEMPLATE', issues: [{ path: 'activeTo', message: { en: 'activeTo: must be after activeFrom', 'zh-CN': 'activeTo：须晚于 activeFrom' } }] },
-    });
   });
 
-  it('refuses an active window that ends before it starts', () => {
+  it.each([
+    ['ends before it starts', '2026-11-12T00:00:00+08:00', '2026-11-11T00:00:00+08:00'],
+    ['is empty, [t, t) in two offsets', '2026-11-11T00:00:00+08:00', '2026-11-10T16:00:00Z'],
+  ])('refuses an active window that %s', (_case, activeFrom, activeTo) => {
     const parsed = parseCouponTemplate({
       id: 'double-eleven',
       name: { 'zh-CN': '双十一', en: 'Singles Day' },
       discount: { kind: 'freeShipping' },
       pointsCost: 100,
-      activeFrom: '2026-11-12T00:00:00+08:00',
-      activeTo: '2026-11-11T00:00:00+08:00',
+      activeFrom,
+      activeTo,
     });
     expect(parsed).toEqual({
       ok: false,
