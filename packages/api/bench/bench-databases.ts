@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type JifenDb, type SqliteSynchronous, createDb, migrateToLatest } from '@jifen/db';
-import Database from 'better-sqlite3';
+import { BUSY_TIMEOUT_MS_MIN, type JifenDb, type SqliteSynchronous, createDb, migrateToLatest, openSqlite } from '@jifen/db';
+import type Database from 'better-sqlite3';
 import pg from 'pg';
 
 /**
@@ -38,13 +38,9 @@ export async function freshSqlite(synchronous: SqliteSynchronous): Promise<Bench
   };
 }
 
-/** The same file through better-sqlite3 alone, with the pragmas `createDb` sets. */
+/** The same file through better-sqlite3 alone, opened as `createDb` opens it (the same pragmas, page cache included). */
 export function openRawSqlite(path: string, synchronous: SqliteSynchronous): Database.Database {
-  const database = new Database(path, { timeout: 5_000 });
-  database.pragma('journal_mode = WAL');
-  database.pragma(`synchronous = ${synchronous}`);
-  database.pragma('foreign_keys = ON');
-  return database;
+  return openSqlite({ path, synchronous, busyTimeoutMs: BUSY_TIMEOUT_MS_MIN });
 }
 
 export async function freshPostgres(options: { maxConnections?: number } = {}): Promise<BenchDb> {
