@@ -55,6 +55,23 @@ function json(response: ServerResponse, status: number, value: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
 }
 
+/** The body parsed as JSON and checked by `schema`; null once a 400 has been answered. */
+function validBody<Schema extends z.ZodType>(body: string, schema: Schema, response: ServerResponse): z.output<Schema> | null {
+  let input: unknown;
+  try {
+    input = JSON.parse(body);
+  } catch {
+    json(response, 400, { error: 'body: is not valid JSON' });
+    return null;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    json(response, 400, { error: parsed.error.issues[0]?.message ?? 'invalid' });
+    return null;
+  }
+  return parsed.data;
+}
+
 function plain() {
   return bodyServer((body, _request, response) => {
     const parsed = quoteInput.safeParse(JSON.parse(body));
@@ -78,19 +95,9 @@ function standalone() {
 /** The quote's own input schema and nothing else: what any HTTP endpoint must at least do. */
 function quotePlain() {
   return bodyServer((body, _request, response) => {
-    let input: unknown;
-    try {
-      input = JSON.parse(body);
-    } catch {
-      json(response, 400, { error: 'body: is not valid JSON' });
-      return;
-    }
-    const parsed = schemas.checkoutQuoteInput.safeParse(input);
-    if (!parsed.success) {
-      json(response, 400, { error: parsed.error.issues[0]?.message ?? 'invalid' });
-      return;
-    }
-    const { cartAmount } = parsed.data;
+    const input = validBody(body, schemas.checkoutQuoteInput, response);
+    if (input === null) return;
+    const { cartAmount } = input;
     json(response, 200, { result: { data: { cartAmount, availablePoints: 50_000, redeemable: { minPoints: 100, maxPoints: Math.floor(cartAmount / 2), step: 1 } } } });
   });
 }
@@ -158,19 +165,8 @@ async function ingestRaw(synchronous: SqliteSynchronous): Promise<{ server: Serv
   let seq = 0;
   let prevHash = '0'.repeat(64);
   const server = bodyServer((body, _request, response) => {
-    let input: unknown;
-    try {
-      input = JSON.parse(body);
-    } catch {
-      json(response, 400, { error: 'body: is not valid JSON' });
-      return;
-    }
-    const parsed = schemas.ordersPaidInput.safeParse(input);
-    if (!parsed.success) {
-      json(response, 400, { error: parsed.error.issues[0]?.message ?? 'invalid' });
-      return;
-    }
-    const order = parsed.data;
+    const order = validBody(body, schemas.ordersPaidInput, response);
+    if (order === null) return;
     const at = Date.now();
     const points = Math.floor(order.amount * 0.05);
     const lotId = `lot-${order.orderId}`;

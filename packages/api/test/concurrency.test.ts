@@ -18,7 +18,7 @@ import {
 } from './harness/builders';
 import { type RacePool, overlapAcrossProcesses, startRacePool } from './harness/race-pool';
 import { type RaceOperation, type RaceOutcome, UNEXPECTED_ERROR } from './harness/race-protocol';
-import { type Random, seedFromEnvironment, seededRandom } from './harness/random';
+import { type Random, seedFromEnvironment, seededRandom } from '../src/testing';
 import { type WorkerBundle, bundleWorker } from './harness/worker-bundle';
 
 /**

@@ -10,7 +10,7 @@ import { Ledger } from '../src/ledger';
 import { assertLedgerInvariants } from '../src/verify';
 import { aShopMerchant, anIndependentShopperProgram } from './harness/builders';
 import { ledgerSnapshot } from './harness/ledger-snapshot';
-import { type Random, seedFromEnvironment, seededRandom } from './harness/random';
+import { type Random, seedFromEnvironment, seededRandom } from '../src/testing';
 import { type GeneratedHistory, type ShopEvent, generateShopHistory } from './harness/shop-history';
 import { type WorkerBundle, bundleWorker, startWorker } from './harness/worker-bundle';
 

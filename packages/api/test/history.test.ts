@@ -6,7 +6,7 @@ import { Ledger } from '../src/ledger';
 import { assertLedgerInvariants } from '../src/verify';
 import { aShopMerchant, anIndependentShopperProgram } from './harness/builders';
 import { type LedgerSnapshot, ledgerSnapshot } from './harness/ledger-snapshot';
-import { seedFromEnvironment, seededRandom } from './harness/random';
+import { seedFromEnvironment, seededRandom } from '../src/testing';
 import { type Delivery, type GeneratedHistory, type ShopEventKind, applyShopEvent, deliverOutOfOrder, generateShopHistory } from './harness/shop-history';
 
 /**

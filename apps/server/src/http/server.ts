@@ -77,7 +77,8 @@ export function createServer(options: ServerOptions): JifenServer {
   async function serveTrpc(request: IncomingMessage, response: ServerResponse, requestId: string, path: string, search: string, startedAt: number): Promise<number> {
     const origin = header(request, 'origin');
     const headers: Record<string, string> = { 'x-request-id': requestId, vary: 'Origin', 'cache-control': 'no-store' };
-    const procedures = path.split(',').map(safeDecode);
+    // Only CORS reads the procedure names, and only for a request that names an origin.
+    const procedures = origin === null ? [] : path.split(',').map(safeDecode);
 
     if (request.method === 'OPTIONS') {
       Object.assign(headers, origin === null ? {} : await cors.preflight(origin, procedures));

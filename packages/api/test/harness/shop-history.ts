@@ -5,7 +5,7 @@ import { releaseHold, reserveHold } from '../../src/holds';
 import type { Ledger } from '../../src/ledger';
 import { orderCancelled, orderCompleted, orderPaid, orderRefunded } from '../../src/orders';
 import { type RunSweepStage, runSweep } from '../../src/sweep';
-import type { Random } from './random';
+import type { Random } from '../../src/testing';
 
 /**
  * A shop's history as its platform sends it (issue 3: "shop platforms retry for hours"): orders

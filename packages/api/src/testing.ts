@@ -1,4 +1,6 @@
 /**
+ * `@jifen/api/testing`: what tests of the ledger and of the server share.
+ *
  * A seeded pseudo-random source for generated scenarios (rounds, histories, kill moments), so a
  * failure can be replayed: every suite prints its seed, and `JIFEN_TEST_SEED=<n>` reruns it.
  */
