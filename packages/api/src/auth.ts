@@ -95,15 +95,21 @@ export interface ShopperIdentity {
 export async function verifyShopperToken(db: Kysely<Database>, token: string, now: Date): Promise<ShopperIdentity> {
   if (token.length > SHOPPER_TOKEN_LENGTH_MAX) throw unauthorized(`the shopper token is longer than ${SHOPPER_TOKEN_LENGTH_MAX} characters`);
   // A token in the cache passed every check below when it was stored, the pattern included.
-  const known = verifiedTokens.get(token);
-  if (known !== undefined) {
+  const verified = verifiedTokensOf(db);
+  const known = verified.get(token);
+  if (known !== undefined && isWithinLifetime(known, now)) {
+    if (performance.now() - known.merchantReadAt < MERCHANT_RECHECK_MS) {
+      return { merchantId: known.merchantId, shopperId: known.shopperId, merchant: known.merchant };
+    }
     const merchant = await getMerchant(db, known.merchantId);
-    if (merchant !== null && merchant.widgetSecret === known.widgetSecret && isWithinLifetime(known, now)) {
+    if (merchant !== null && merchant.widgetSecret === known.merchant.widgetSecret) {
+      known.merchant = merchant;
+      known.merchantReadAt = performance.now();
       return { merchantId: merchant.merchantId, shopperId: known.shopperId, merchant };
     }
-    // Expired, or the merchant's secret changed: verify afresh, which says precisely why it fails.
-    verifiedTokens.delete(token);
   }
+  // Expired, or the merchant's secret changed: verify afresh, which says precisely why it fails.
+  if (known !== undefined) verified.delete(token);
   if (!COMPACT_JWS.test(token)) throw unauthorized('the shopper token is not a signed JWT (header.payload.signature)');
   let issuer: unknown;
   try {
@@ -138,27 +144,46 @@ export async function verifyShopperToken(db: Kysely<Database>, token: string, no
   if (exp! - iat! > SHOPPER_TOKEN_TTL_SECONDS_MAX) {
     throw unauthorized(`the shopper token lives longer than ${SHOPPER_TOKEN_TTL_SECONDS_MAX / 60} minutes (exp − iat)`);
   }
-  if (verifiedTokens.size >= VERIFIED_TOKENS_MAX) verifiedTokens.clear();
-  verifiedTokens.set(token, { merchantId: merchant.merchantId, shopperId: sub, widgetSecret: merchant.widgetSecret, issuedAt: iat!, expiresAt: exp! });
+  if (verified.size >= VERIFIED_TOKENS_MAX) verified.clear();
+  verified.set(token, { merchantId: merchant.merchantId, shopperId: sub, issuedAt: iat!, expiresAt: exp!, merchant, merchantReadAt: performance.now() });
   return { merchantId: merchant.merchantId, shopperId: sub, merchant };
 }
 
 /**
- * Tokens whose signature and claims were verified, by their exact text: a widget sends one token
- * for up to its whole lifetime (every quote while the slider moves), and the HMAC through WebCrypto
- * costs more than the rest of a quote's checks. A hit still re-reads the merchant (its secret must
- * be the one that verified the token) and re-checks the lifetime against `now` as jose does; any
- * other token — one character changed — is a miss and is verified in full.
+ * Tokens whose signature and claims were verified, by their exact text, per database: a widget
+ * sends one token for up to its whole lifetime (every quote while the slider moves), and the HMAC
+ * through WebCrypto costs more than the rest of a quote's checks. A hit re-checks the lifetime
+ * against `now` as jose does; any other token — one character changed — is a miss and is verified
+ * in full.
+ *
+ * A hit also trusts the merchant settings it was verified with for MERCHANT_RECHECK_MS, then reads
+ * the merchant again and drops the token if the widget secret changed. Reading the merchant on every
+ * call was a fifth of a quote's cost (issue 4 "Benchmarks"); jifen itself never changes a widget
+ * secret or the storefront origins after creation, so the delay applies only to an operator's edit
+ * of the `merchants` row, which takes effect within a second (docs/api.md, the shopper token).
  */
 interface VerifiedToken {
   merchantId: string;
   shopperId: string;
-  widgetSecret: string;
   issuedAt: number;
   expiresAt: number;
+  /** The merchant as last read; its widget secret is the one that verified the token. */
+  merchant: MerchantSettings;
+  /** `performance.now()` when `merchant` was read. */
+  merchantReadAt: number;
 }
 
-const verifiedTokens = new Map<string, VerifiedToken>();
+/** How long a verified token's merchant settings are trusted before they are read again. */
+export const MERCHANT_RECHECK_MS = 1_000;
+
+// Keyed by the Kysely handle, so a token verified against one database is never taken by another.
+const verifiedTokensByDb = new WeakMap<Kysely<Database>, Map<string, VerifiedToken>>();
+
+function verifiedTokensOf(db: Kysely<Database>): Map<string, VerifiedToken> {
+  let verified = verifiedTokensByDb.get(db);
+  if (verified === undefined) verifiedTokensByDb.set(db, (verified = new Map()));
+  return verified;
+}
 const VERIFIED_TOKENS_MAX = 10_000;
 
 /** jose's `exp`, `iat` and `maxTokenAge` checks, with the same tolerance, at `now`. */

@@ -1,6 +1,6 @@
 import { describeEachDialect, useTestDb } from '@jifen/db/testing';
-import { beforeEach, expect, it } from 'vitest';
-import { mintShopperToken, verifyShopperToken } from '../src/auth';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { MERCHANT_RECHECK_MS, mintShopperToken, verifyShopperToken } from '../src/auth';
 import { JifenError } from '../src/errors';
 import { Ledger } from '../src/ledger';
 import { createMerchant } from '../src/merchants';
@@ -8,7 +8,8 @@ import { createMerchant } from '../src/merchants';
 /**
  * A token verified once is remembered by its exact text (auth.ts), so a widget's many calls with one
  * token skip the HMAC. Remembering must never stretch what the token allows: it stops at `exp`, at
- * the lifetime cap and before `iat` as a fresh verification would, and dies with the secret.
+ * the lifetime cap and before `iat` as a fresh verification would, and dies with the secret — at
+ * once when it is next verified in full, within MERCHANT_RECHECK_MS for a token already remembered.
  */
 describeEachDialect('a shopper token used again', (dialect) => {
   const database = useTestDb(dialect);
@@ -27,6 +28,10 @@ describeEachDialect('a shopper token used again', (dialect) => {
     expect((error as JifenError).reason).toBe('UNAUTHORIZED');
     return String((error as JifenError).facts.detail);
   }
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
 
   beforeEach(async () => {
     ledger = new Ledger(database());
@@ -50,9 +55,30 @@ describeEachDialect('a shopper token used again', (dialect) => {
     expect(await refusal(at(-31))).toBe('the shopper token is issued in the future');
   });
 
-  it("refuses it once the merchant's widget secret is no longer the one that signed it", async () => {
-    await ledger.db.updateTable('merchants').set({ widget_secret: 'another-secret-entirely-another-one' }).where('id', '=', merchantId).execute();
+  it("refuses it once the merchant's widget secret is no longer the one that signed it, within a second", async () => {
+    let clock = 5_000;
+    vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    const shop = await createMerchant(ledger, { name: 'Rotating shop' });
+    ({ token } = await mintShopperToken({ merchantId: shop.merchantId, shopperId: '7', widgetSecret: shop.widgetSecret, now: issuedAt, ttlSeconds: 900 }));
+    expect((await verifyShopperToken(ledger.db, token, at(1))).shopperId).toBe('7');
+    await ledger.db.updateTable('merchants').set({ widget_secret: 'another-secret-entirely-another-one' }).where('id', '=', shop.merchantId).execute();
+
+    // The merchant settings the token was verified with are trusted for MERCHANT_RECHECK_MS, no longer.
+    clock += MERCHANT_RECHECK_MS - 1;
+    expect((await verifyShopperToken(ledger.db, token, at(60))).shopperId).toBe('7');
+    clock += 1;
     expect(await refusal(at(60))).toBe("the shopper token's signature does not verify with its merchant's widget secret");
+    // Dropped from the cache: refused again even with the clock back inside the window.
+    clock -= 1;
+    expect(await refusal(at(60))).toBe("the shopper token's signature does not verify with its merchant's widget secret");
+  });
+
+  it('is not taken by another database that holds a merchant of the same id', async () => {
+    // The cache is per Kysely handle: a second handle on the same file starts empty.
+    const other = ledger.db.withoutPlugins();
+    expect(other).not.toBe(ledger.db);
+    await ledger.db.updateTable('merchants').set({ widget_secret: 'another-secret-entirely-another-one' }).where('id', '=', merchantId).execute();
+    expect(await verifyShopperToken(other, token, at(60)).catch((failure: unknown) => (failure as JifenError).reason)).toBe('UNAUTHORIZED');
   });
 
   it('treats a token differing in one character as a stranger, verified in full', async () => {

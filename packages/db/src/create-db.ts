@@ -57,7 +57,10 @@ export function createDb(options: CreateDbOptions): JifenDb {
     throw new Error(`busyTimeoutMs must be a whole number of milliseconds ≥ ${BUSY_TIMEOUT_MS_MIN}`);
   }
   const database = openSqlite({ path: location.path, synchronous: options.synchronous ?? 'FULL', busyTimeoutMs });
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(database) });
+  const dialect = new ImmediateSqliteDialect(database);
+  const db = new Kysely<Database>({ dialect });
+  // Prepared reads outside a transaction run without Kysely's queue (prepared-query.ts).
+  dialect.enableDirectReads(db);
   return {
     db,
     dialect: 'sqlite',

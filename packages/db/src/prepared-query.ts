@@ -1,5 +1,6 @@
-import { type Compilable, CompiledQuery, type Insertable, type Kysely, PostgresAdapter, type RawBuilder, type SelectQueryBuilder } from 'kysely';
+import { type Compilable, CompiledQuery, type Insertable, type Kysely, PostgresAdapter, type QueryResult, type RawBuilder, type SelectQueryBuilder } from 'kysely';
 import type { Database } from './schema';
+import { readDirectly } from './sqlite-dialect';
 
 /**
  * Queries built and compiled by Kysely once, then run many times with new values.
@@ -72,9 +73,17 @@ function prepared<Params extends Record<string, unknown>, Row>(build: (db: Kysel
     }
     return found;
   };
-  const run = (db: Kysely<Database>, params: Params) => {
+  const run = (db: Kysely<Database>, params: Params): Promise<QueryResult<Row>> => {
     const { sql, slots } = compiled(db);
-    return db.executeQuery<Row>(CompiledQuery.raw(sql, slots.map((slot) => ('parameter' in slot ? params[slot.parameter] : slot.constant))) as CompiledQuery<Row>);
+    const values = slots.map((slot) => ('parameter' in slot ? params[slot.parameter] : slot.constant));
+    // On SQLite, a read outside any transaction runs at once (sqlite-dialect.ts `readDirectly`).
+    try {
+      const rows = readDirectly(db, sql, values);
+      if (rows !== undefined) return Promise.resolve({ rows: rows as Row[] });
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return db.executeQuery<Row>(CompiledQuery.raw(sql, values) as CompiledQuery<Row>);
   };
   return {
     execute: async (db, params) => (await run(db, params)).rows,

@@ -75,12 +75,20 @@ export function openSqlite({ path, synchronous, busyTimeoutMs, cacheSizeKib = SQ
  * instead, so a transaction never reads a balance another process is about to change (SPEC §4).
  */
 export class ImmediateSqliteDialect extends SqliteDialect {
-  readonly #database: SqliteDatabase;
+  readonly #database: StatementCache;
 
   constructor(database: Database.Database) {
     const statements = new StatementCache(database);
     super({ database: statements });
     this.#database = statements;
+  }
+
+  /**
+   * Lets `readDirectly` run read-only statements of `db` — the Kysely instance made on this
+   * dialect, and only that instance — straight on the connection.
+   */
+  enableDirectReads(db: object): void {
+    directReaders.set(db, this.#database);
   }
 
   override createDriver(): Driver {
@@ -92,6 +100,28 @@ class ImmediateSqliteDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
+}
+
+const directReaders = new WeakMap<object, StatementCache>();
+
+/**
+ * Runs a read-only statement on `db`'s connection at once, without Kysely's queue, when that is the
+ * same as queueing it: `db` is a root instance that `enableDirectReads` registered (never a
+ * transaction's), and its connection has no transaction open. Kysely runs every query of the one
+ * SQLite connection through a mutex and several promise turns, about 10 µs of a 15 µs keyed read;
+ * better-sqlite3 is synchronous, so a statement run here runs whole, in autocommit, and reads what
+ * was committed — exactly what the queued read would have read. With a transaction open (another
+ * request's write awaiting its next statement) the read would see that transaction's uncommitted
+ * rows: it goes through the queue instead, as does anything that writes.
+ *
+ * Returns the rows, or undefined when the statement must take Kysely's way.
+ */
+export function readDirectly(db: object, sql: string, parameters: ReadonlyArray<unknown>): unknown[] | undefined {
+  const statements = directReaders.get(db);
+  if (statements === undefined || statements.inTransaction) return undefined;
+  const statement = statements.prepare(sql);
+  if (!statement.readonly) return undefined;
+  return statement.all(parameters);
 }
 
 const STATEMENTS_CACHED_MAX = 500;
@@ -112,7 +142,12 @@ class StatementCache implements SqliteDatabase {
     this.#database = database;
   }
 
-  prepare(sql: string): SqliteStatement {
+  /** Whether the connection has a transaction open. */
+  get inTransaction(): boolean {
+    return this.#database.inTransaction;
+  }
+
+  prepare(sql: string): ExactStatement {
     const cached = this.#statements.get(sql);
     if (cached !== undefined && !cached.isBusy) return cached;
     const statement = new ExactStatement(this.#database.prepare(sql));
@@ -132,13 +167,29 @@ class StatementCache implements SqliteDatabase {
   }
 }
 
+/**
+ * A statement whose rows are checked on the way out (see StatementCache) and built here rather than
+ * by better-sqlite3. A reader runs in raw mode, handing back each row as an array, and the row
+ * object is made from the column names read once: better-sqlite3 builds an object by looking up
+ * every column's name in V8's string table, for every row, which cost as much as stepping the
+ * statement (measured: a nine-column, five-row read, 8.2 µs against 4.8 µs this way). The rows are
+ * the same objects — own properties in column order, a later column of the same name winning — except
+ * that a column named `__proto__` is an own property, where better-sqlite3 would set the prototype.
+ */
 class ExactStatement implements SqliteStatement {
   readonly #statement: Database.Statement;
   readonly reader: boolean;
+  /** Whether the statement never writes (a read; not an insert … returning). */
+  readonly readonly: boolean;
+  /** The result columns' names for a reader, null for a writer. */
+  readonly #columns: string[] | null;
 
   constructor(statement: Database.Statement) {
     this.#statement = statement;
     this.reader = statement.reader;
+    this.readonly = statement.readonly;
+    this.#columns = statement.reader ? statement.columns().map((column) => column.name) : null;
+    if (this.#columns !== null) statement.raw(true);
   }
 
   get isBusy(): boolean {
@@ -147,7 +198,9 @@ class ExactStatement implements SqliteStatement {
 
   all(parameters: ReadonlyArray<unknown>): unknown[] {
     const rows = this.#statement.all(parameters) as unknown[];
-    for (const row of rows) requireExactIntegers(row);
+    const columns = this.#columns;
+    if (columns === null) return rows;
+    for (let index = 0; index < rows.length; index++) rows[index] = rowOf(columns, rows[index] as unknown[]);
     return rows;
   }
 
@@ -156,19 +209,22 @@ class ExactStatement implements SqliteStatement {
   }
 
   *iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
-    for (const row of this.#statement.iterate(parameters)) {
-      requireExactIntegers(row);
-      yield row;
-    }
+    const columns = this.#columns;
+    for (const row of this.#statement.iterate(parameters)) yield columns === null ? row : rowOf(columns, row as unknown[]);
   }
 }
 
-function requireExactIntegers(row: unknown): void {
-  const values = row as Record<string, unknown>;
-  for (const column in values) {
-    const value = values[column];
+/** A raw row as the object better-sqlite3 would have made, its integers checked as they are copied. */
+function rowOf(columns: readonly string[], values: readonly unknown[]): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  for (let index = 0; index < columns.length; index++) {
+    const value = values[index];
     if (typeof value === 'number' && (value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER)) {
-      throw new RangeError(`SQLite returned ${column} = ${value}, beyond ±(2^53 − 1); jifen refuses to round it`);
+      throw new RangeError(`SQLite returned ${columns[index]!} = ${value}, beyond ±(2^53 − 1); jifen refuses to round it`);
     }
+    const column = columns[index]!;
+    if (column === '__proto__') Object.defineProperty(row, column, { value, enumerable: true, writable: true, configurable: true });
+    else row[column] = value;
   }
+  return row;
 }

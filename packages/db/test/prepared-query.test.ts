@@ -69,3 +69,44 @@ describeEachDialect('prepared queries', (dialect) => {
     await expect(insertMany(testDb().db, 'merchants', rows)).rejects.toThrow('same columns');
   });
 });
+
+describeEachDialect('prepared reads on the root instance, while a transaction is open', (dialect) => {
+  const testDb = useTestDb(dialect);
+
+  // On SQLite a prepared read outside any transaction skips Kysely's queue (sqlite-dialect.ts
+  // `readDirectly`). The one connection may meanwhile hold another caller's open transaction: the read
+  // must then wait its turn, never read that transaction's rows, committed or not.
+  test('sees neither the rows of a transaction that rolls back nor those of one still open', async () => {
+    const { db } = testDb();
+    await db.insertInto('merchants').values(aMerchant({ id: 'pq_open_1', name: 'committed' })).execute();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let inserted!: () => void;
+    const didInsert = new Promise<void>((resolve) => (inserted = resolve));
+    const rolledBack = db
+      .transaction()
+      .execute(async (trx) => {
+        await trx.insertInto('merchants').values(aMerchant({ id: 'pq_open_2', name: 'uncommitted' })).execute();
+        await renameMerchant.executeWrite(trx, { id: 'pq_open_1', name: 'renamed inside' });
+        inserted();
+        await held;
+        throw new Error('roll back');
+      })
+      .catch((error: unknown) => error);
+    await didInsert;
+    const read = merchantsNamed.execute(db, { prefix: 'pq_open_%', limit: 10 });
+    release();
+    expect(await read).toEqual([{ id: 'pq_open_1', name: 'committed' }]);
+    expect(await rolledBack).toEqual(new Error('roll back'));
+  });
+
+  test('a prepared write with returning answers its rows and writes them, outside a transaction too', async () => {
+    const { db } = testDb();
+    await db.insertInto('merchants').values(aMerchant({ id: 'pq_ret_1', name: 'before' })).execute();
+    const renameReturning = prepareQuery((kdb, change: { id: string; name: string }) =>
+      kdb.updateTable('merchants').set({ name: change.name }).where('id', '=', change.id).returning(['id', 'name']),
+    );
+    expect(await renameReturning.execute(db, { id: 'pq_ret_1', name: 'after' })).toEqual([{ id: 'pq_ret_1', name: 'after' }]);
+    expect(await merchantsNamed.executeTakeFirst(db, { prefix: 'pq_ret_1', limit: 1 })).toEqual({ id: 'pq_ret_1', name: 'after' });
+  });
+});
