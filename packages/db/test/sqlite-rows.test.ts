@@ -50,7 +50,7 @@ describe('rows read through the SQLite dialect', () => {
   test('round-trip any row of safe integers, text and nulls as written', async () => {
     await sql`create table if not exists samples (id integer primary key, amount integer, label text, note text)`.execute(store.db);
     const sample = fc.record({
-      amount: fc.maxSafeInteger().map((value) => (Math.random() < 0.5 ? value : -value)),
+      amount: fc.maxSafeInteger(),
       label: fc.string(),
       note: fc.option(fc.string(), { nil: null }),
     });
