@@ -1,4 +1,4 @@
-import { type Database, insertMany, prepareLockingRead, prepareQuery } from '@jifen/db';
+import { type Database, type JournalRow as StoredJournalRow, insertMany, prepareLockingRead, prepareQuery } from '@jifen/db';
 import type { Kysely } from 'kysely';
 import { canonicalJson, sha256Hex } from './canonical';
 
@@ -245,22 +245,7 @@ function toJournalRow(entry: JournalEntry, detailJson: string) {
 }
 
 /** A stored journal row as the domain entry (both engines return numbers for int8 after `createDb`). */
-export function fromJournalRow(row: {
-  merchant_id: string;
-  seq: number;
-  shopper_id: string | null;
-  kind: string;
-  points: number;
-  amount: number;
-  ref: string;
-  lot_id: string | null;
-  compensates: number | null;
-  program_version: number;
-  detail: string;
-  created_at: number;
-  prev_hash: string;
-  hash: string;
-}): JournalEntry {
+export function fromJournalRow(row: StoredJournalRow): JournalEntry {
   return {
     merchantId: row.merchant_id,
     seq: Number(row.seq),

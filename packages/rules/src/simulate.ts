@@ -73,9 +73,9 @@ export interface SimulationOptions {
 
 export type SimulationAlert = 'monthlyBudgetReached' | 'supplyThrottled';
 
-export interface SimulationDay {
-  date: LocalDate;
-  /** Order amounts paid this day (minor units). */
+/** What a day and the whole replay both count. */
+export interface SimulationFlows {
+  /** Order amounts paid (minor units). */
   gmvMinor: Minor;
   refundsMinor: Minor;
   /** Points granted: classic at payment (pending included), pool at the mint. */
@@ -93,13 +93,17 @@ export interface SimulationDay {
   restored: PointUnits;
   /** Points the monthly budget or the supply throttle held back. */
   withheld: PointUnits;
-  /** The program's cost this day: classic, the value of points issued; pool, contributions. */
+  /** The program's cost: classic, the value of points issued; pool, contributions. */
   costMinor: Minor;
-  /** `costMinor / gmvMinor` as a decimal to 4 places ("0.0500"), or null on a day without sales. */
+  /** `costMinor / gmvMinor` as a decimal to 4 places ("0.0500"), or null without sales. */
   costShareOfGmv: string | null;
+}
+
+export interface SimulationDay extends SimulationFlows {
+  date: LocalDate;
   /**
-   * The same from the first day through this one. Pool costs land when orders complete, days after
-   * the sale, so the running figure is the one to chart.
+   * The cost share from the first day through this one. Pool costs land when orders complete, days
+   * after the sale, so the running figure is the one to chart.
    */
   costShareOfGmvToDate: string | null;
   /** Outstanding points at the day's end (pending, locked and available) and their value. */
@@ -109,19 +113,7 @@ export interface SimulationDay {
   alerts: SimulationAlert[];
 }
 
-export interface SimulationTotals {
-  gmvMinor: Minor;
-  refundsMinor: Minor;
-  issued: PointUnits;
-  issuedValueMinor: Minor;
-  redeemed: PointUnits;
-  redeemedValueMinor: Minor;
-  expired: PointUnits;
-  clawedBack: PointUnits;
-  restored: PointUnits;
-  withheld: PointUnits;
-  costMinor: Minor;
-  costShareOfGmv: string | null;
+export interface SimulationTotals extends SimulationFlows {
   /** Debt (point units) refunds left with shoppers who had already spent the points. */
   debt: PointUnits;
   capOuts: number;
