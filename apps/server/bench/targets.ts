@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ledger, adjustPoints, createMerchant, mintShopperToken, schemas } from '@jifen/api';
+import { RAW_ORDER_SQL } from '@jifen/api/testing';
 import { type SqliteSynchronous, createDb, migrateToLatest } from '@jifen/db';
 import { initTRPC } from '@trpc/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
@@ -136,18 +137,6 @@ async function ingestServer(synchronous: SqliteSynchronous, groupCommit: boolean
   return { server: jifenServer(ledger), authorization: `Bearer ${shop.apiKey}` };
 }
 
-// The rows an order event leaves behind, as a hand-written ingestion would store them (the same
-// statements as packages/api/bench/ingest-bench.ts uses for the ledger's own baseline).
-const INSERT_ORDER = `insert into orders (merchant_id, order_id, shopper_id, status, amount, currency, items, shipping, tax, coupon_codes,
-  hold_id, paid_at, completed_at, cancelled_at, eligible_amount, earned_points, earned_status, points_paid, points_paid_value,
-  refunded_amount, clawed_back, restored_points, pool_contribution, minted, program_version, payload_hash)
-  values (?, ?, ?, 'paid', ?, 'CNY', ?, 0, 0, '[]', null, ?, null, null, ?, ?, 'pending', 0, 0, 0, 0, 0, 0, 0, 1, ?)`;
-const INSERT_LOT = `insert into lots (id, merchant_id, shopper_id, source, source_ref, program_version, points, remaining, held, status,
-  earned_at, available_at, expires_at, release_periods, release_period_days, released)
-  values (?, ?, ?, 'order', ?, 1, ?, ?, 0, 'pending', ?, ?, ?, 0, 0, ?)`;
-const INSERT_JOURNAL = `insert into journal (merchant_id, seq, shopper_id, kind, points, amount, ref, lot_id, compensates, program_version,
-  detail, created_at, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
 /** node:http + the same zod schema + one raw better-sqlite3 transaction per order. */
 async function ingestRaw(synchronous: SqliteSynchronous): Promise<{ server: Server; authorization: string }> {
   const { store, path } = await freshSqlite(synchronous);
@@ -158,9 +147,9 @@ async function ingestRaw(synchronous: SqliteSynchronous): Promise<{ server: Serv
   const begin = database.prepare('begin immediate');
   const commit = database.prepare('commit');
   const rollback = database.prepare('rollback');
-  const insertOrder = database.prepare(INSERT_ORDER);
-  const insertLot = database.prepare(INSERT_LOT);
-  const insertJournal = database.prepare(INSERT_JOURNAL);
+  const insertOrder = database.prepare(RAW_ORDER_SQL.order);
+  const insertLot = database.prepare(RAW_ORDER_SQL.lot);
+  const insertJournal = database.prepare(RAW_ORDER_SQL.journal);
   const merchantId = 'raw-shop';
   let seq = 0;
   let prevHash = '0'.repeat(64);

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { Ledger } from '../src/ledger';
 import { createMerchant } from '../src/merchants';
 import { type OrderPaidInput, orderPaid } from '../src/orders';
+import { RAW_ORDER_SQL } from '../src/testing';
 import { type BenchDb, freshPostgres, freshSqlite, openRawSqlite, rawPostgresClient } from './bench-databases';
 import { log, median, scaled, timeMs } from './measure';
 
@@ -77,24 +78,14 @@ class RawOrderRows {
   }
 }
 
-const INSERT_ORDER = `insert into orders (merchant_id, order_id, shopper_id, status, amount, currency, items, shipping, tax, coupon_codes,
-  hold_id, paid_at, completed_at, cancelled_at, eligible_amount, earned_points, earned_status, points_paid, points_paid_value,
-  refunded_amount, clawed_back, restored_points, pool_contribution, minted, program_version, payload_hash)
-  values (?, ?, ?, 'paid', ?, 'CNY', ?, 0, 0, '[]', null, ?, null, null, ?, ?, 'pending', 0, 0, 0, 0, 0, 0, 0, 1, ?)`;
-const INSERT_LOT = `insert into lots (id, merchant_id, shopper_id, source, source_ref, program_version, points, remaining, held, status,
-  earned_at, available_at, expires_at, release_periods, release_period_days, released)
-  values (?, ?, ?, 'order', ?, 1, ?, ?, 0, 'pending', ?, ?, ?, 0, 0, ?)`;
-const INSERT_JOURNAL = `insert into journal (merchant_id, seq, shopper_id, kind, points, amount, ref, lot_id, compensates, program_version,
-  detail, created_at, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
 /** The raw better-sqlite3 ingestion: prepared statements, one `BEGIN IMMEDIATE … COMMIT` per event. */
 function rawSqliteWriter(database: Database.Database): (events: number) => void {
   const rows = new RawOrderRows('raw-shop');
   const begin = database.prepare('begin immediate');
   const commit = database.prepare('commit');
-  const insertOrder = database.prepare(INSERT_ORDER);
-  const insertLot = database.prepare(INSERT_LOT);
-  const insertJournal = database.prepare(INSERT_JOURNAL);
+  const insertOrder = database.prepare(RAW_ORDER_SQL.order);
+  const insertLot = database.prepare(RAW_ORDER_SQL.lot);
+  const insertJournal = database.prepare(RAW_ORDER_SQL.journal);
   return (events) => {
     for (let event = 0; event < events; event++) {
       const { order, lot, journal } = rows.next();
@@ -195,9 +186,9 @@ export async function sqliteGroupCommitIngest(callers: number): Promise<IngestFi
   }
 }
 
-const PG_INSERT_ORDER = numbered(INSERT_ORDER);
-const PG_INSERT_LOT = numbered(INSERT_LOT);
-const PG_INSERT_JOURNAL = numbered(INSERT_JOURNAL);
+const PG_INSERT_ORDER = numbered(RAW_ORDER_SQL.order);
+const PG_INSERT_LOT = numbered(RAW_ORDER_SQL.lot);
+const PG_INSERT_JOURNAL = numbered(RAW_ORDER_SQL.journal);
 
 /** `?` placeholders as Postgres' `$1, $2, …`. */
 function numbered(statement: string): string {

@@ -42,3 +42,20 @@ export function seededRandom(seed: number): Random {
     },
   };
 }
+
+/**
+ * The rows a paid order leaves behind (the order, its lot, two hash-chained journal rows), as a
+ * hand-written ingestion would insert them (raw better-sqlite3, or `pg` with numbered placeholders): the baseline of both ingestion
+ * benchmarks (`packages/api/bench/ingest-bench.ts`, `apps/server/bench/targets.ts`).
+ */
+export const RAW_ORDER_SQL = {
+  order: `insert into orders (merchant_id, order_id, shopper_id, status, amount, currency, items, shipping, tax, coupon_codes,
+  hold_id, paid_at, completed_at, cancelled_at, eligible_amount, earned_points, earned_status, points_paid, points_paid_value,
+  refunded_amount, clawed_back, restored_points, pool_contribution, minted, program_version, payload_hash)
+  values (?, ?, ?, 'paid', ?, 'CNY', ?, 0, 0, '[]', null, ?, null, null, ?, ?, 'pending', 0, 0, 0, 0, 0, 0, 0, 1, ?)`,
+  lot: `insert into lots (id, merchant_id, shopper_id, source, source_ref, program_version, points, remaining, held, status,
+  earned_at, available_at, expires_at, release_periods, release_period_days, released)
+  values (?, ?, ?, 'order', ?, 1, ?, ?, 0, 'pending', ?, ?, ?, 0, 0, ?)`,
+  journal: `insert into journal (merchant_id, seq, shopper_id, kind, points, amount, ref, lot_id, compensates, program_version,
+  detail, created_at, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+} as const;
