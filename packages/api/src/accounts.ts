@@ -239,12 +239,13 @@ const readSpendableLots = prepareQuery((db, key: { merchantId: string; shopperId
 );
 
 /**
- * Locks these shoppers' rows in id order (the batch jobs): services lock a shopper before their lots
- * and holds, and jobs taking many shoppers take them in one order, so they queue instead of deadlocking.
+ * Locks these shoppers' rows (each once, however often it is named) in id order (the batch jobs):
+ * services lock a shopper before their lots and holds, and jobs taking many shoppers take them in one
+ * order, so they queue instead of deadlocking.
  */
-export async function lockShoppers(tx: WriteContext, merchantId: string, shopperIds: readonly string[]): Promise<void> {
+export async function lockShoppers(tx: WriteContext, merchantId: string, shopperIds: Iterable<string>): Promise<void> {
   await tx
-    .forUpdate(tx.db.selectFrom('shoppers').select('shopper_id').where('merchant_id', '=', merchantId).where('shopper_id', 'in', [...shopperIds]).orderBy('shopper_id'))
+    .forUpdate(tx.db.selectFrom('shoppers').select('shopper_id').where('merchant_id', '=', merchantId).where('shopper_id', 'in', [...new Set(shopperIds)]).orderBy('shopper_id'))
     .execute();
 }
 

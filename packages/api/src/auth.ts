@@ -4,6 +4,7 @@ import { SignJWT, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVer
 import type { Kysely } from 'kysely';
 import { JifenError } from './errors';
 import { type MerchantSettings, getMerchant, merchantForApiKey } from './merchants';
+import { mapsPerDatabase } from './per-database';
 
 /**
  * Who is calling (SPEC §5, issue 4 "Authentication and isolation").
@@ -95,7 +96,7 @@ export interface ShopperIdentity {
 export async function verifyShopperToken(db: Kysely<Database>, token: string, now: Date): Promise<ShopperIdentity> {
   if (token.length > SHOPPER_TOKEN_LENGTH_MAX) throw unauthorized(`the shopper token is longer than ${SHOPPER_TOKEN_LENGTH_MAX} characters`);
   // A token in the cache passed every check below when it was stored, the pattern included.
-  const verified = verifiedTokensOf(db);
+  const verified = verifiedTokens(db);
   const known = verified.get(token);
   if (known !== undefined && isWithinLifetime(known, now)) {
     if (performance.now() - known.merchantReadAt < MERCHANT_RECHECK_MS) {
@@ -144,7 +145,6 @@ export async function verifyShopperToken(db: Kysely<Database>, token: string, no
   if (exp! - iat! > SHOPPER_TOKEN_TTL_SECONDS_MAX) {
     throw unauthorized(`the shopper token lives longer than ${SHOPPER_TOKEN_TTL_SECONDS_MAX / 60} minutes (exp − iat)`);
   }
-  if (verified.size >= VERIFIED_TOKENS_MAX) verified.clear();
   verified.set(token, { merchantId: merchant.merchantId, shopperId: sub, issuedAt: iat!, expiresAt: exp!, merchant, merchantReadAt: performance.now() });
   return { merchantId: merchant.merchantId, shopperId: sub, merchant };
 }
@@ -176,15 +176,8 @@ interface VerifiedToken {
 /** How long a verified token's merchant settings are trusted before they are read again. */
 export const MERCHANT_RECHECK_MS = 1_000;
 
-// Keyed by the Kysely handle, so a token verified against one database is never taken by another.
-const verifiedTokensByDb = new WeakMap<Kysely<Database>, Map<string, VerifiedToken>>();
-
-function verifiedTokensOf(db: Kysely<Database>): Map<string, VerifiedToken> {
-  let verified = verifiedTokensByDb.get(db);
-  if (verified === undefined) verifiedTokensByDb.set(db, (verified = new Map()));
-  return verified;
-}
-const VERIFIED_TOKENS_MAX = 10_000;
+// Per database handle, so a token verified against one database is never taken by another.
+const verifiedTokens = mapsPerDatabase<VerifiedToken>(10_000);
 
 /** jose's `exp`, `iat` and `maxTokenAge` checks, with the same tolerance, at `now`. */
 function isWithinLifetime(token: VerifiedToken, now: Date): boolean {

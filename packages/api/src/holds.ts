@@ -315,7 +315,7 @@ async function expireHoldBatch(tx: WriteContext, limit: number, merchantId: stri
  * held and due: a capture or release that committed meanwhile has resolved them.
  */
 async function lockDueHolds(tx: WriteContext, merchantId: string, holdIds: string[]): Promise<HoldRow[]> {
-  const owners = await tx.db.selectFrom('holds').select('shopper_id').distinct().where('merchant_id', '=', merchantId).where('hold_id', 'in', holdIds).execute();
+  const owners = await tx.db.selectFrom('holds').select('shopper_id').where('merchant_id', '=', merchantId).where('hold_id', 'in', holdIds).execute();
   await lockShoppers(tx, merchantId, owners.map((owner) => owner.shopper_id));
   return tx.db
     .selectFrom('holds')

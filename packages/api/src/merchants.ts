@@ -5,6 +5,7 @@ import { randomId, sha256Hex } from './canonical';
 import { JifenError } from './errors';
 import { GENESIS_HASH } from './journal';
 import type { Ledger, WriteContext } from './ledger';
+import { mapsPerDatabase } from './per-database';
 
 /**
  * Merchants, their API keys and their program versions. An API key is shown once, at creation or
@@ -188,28 +189,22 @@ export interface ProgramStamp {
  * quote reads it with the pool and the lots — sees a new version at once without reading its
  * config. The key includes the version's creation instant, so a database restored under a running
  * server, whose version 3 may be another program than the one remembered, is read afresh.
- * Bounded: past `PROGRAMS_BY_VERSION_MAX` versions per handle the map starts afresh.
+ * Bounded: past 1,000 versions per handle the map starts afresh.
  */
 export async function programAtVersion(db: Kysely<Database>, stamp: ProgramStamp): Promise<Program> {
   if (stamp.createdAt === null) return (await getProgram(db, stamp.merchantId, stamp.version)).program;
-  let byVersion = programsByVersion.get(db);
-  if (byVersion === undefined) {
-    byVersion = new Map();
-    programsByVersion.set(db, byVersion);
-  }
+  const byVersion = programsByVersion(db);
   const key = `${stamp.version}\u0000${stamp.createdAt}\u0000${stamp.merchantId}`;
   let program = byVersion.get(key);
   if (program === undefined) {
     ({ program } = await getProgram(db, stamp.merchantId, stamp.version));
-    if (byVersion.size >= PROGRAMS_BY_VERSION_MAX) byVersion.clear();
     byVersion.set(key, program);
   }
   return program;
 }
 
-// Keyed by the Kysely handle, so two databases in one process (tests, a migration) never share versions.
-const programsByVersion = new WeakMap<Kysely<Database>, Map<string, Program>>();
-const PROGRAMS_BY_VERSION_MAX = 1000;
+// Per database handle, so two databases in one process (tests, a migration) never share versions.
+const programsByVersion = mapsPerDatabase<Program>(1000);
 
 /**
  * A program update creates a new version; ledger entries keep the version they were computed under,

@@ -71,8 +71,7 @@ async function releaseBatch(tx: WriteContext, merchantId: string, size: number):
 
   // Services lock a shopper before their lots; the job does too, in one order (by id), so neither
   // waits on the other in a cycle. A concurrent sweeper then finds these lots no longer pending.
-  const shopperIds = [...new Set(candidates.map((row) => row.shopper_id))].sort();
-  await lockShoppers(tx, merchantId, shopperIds);
+  await lockShoppers(tx, merchantId, candidates.map((row) => row.shopper_id));
   const released = await tx.db
     .updateTable('lots')
     .set({ status: 'available' })

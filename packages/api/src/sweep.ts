@@ -184,7 +184,7 @@ interface DueLot {
   status: string;
   program_version: number;
   expires_at: number | null;
-  /** SQLite only. */
+  /** SQLite's rowid: selected on SQLite only. */
   row_id?: number;
 }
 
@@ -214,7 +214,7 @@ async function expireLotBatch(tx: WriteContext, merchantId: string, batchSize: n
   // meanwhile: nothing is expired twice. As the only writer (SQLite) the candidates are already current.
   let current = candidates;
   if (!tx.isOnlyWriter) {
-    await lockShoppers(tx, merchantId, [...new Set(candidates.map((lot) => lot.shopper_id))]);
+    await lockShoppers(tx, merchantId, candidates.map((lot) => lot.shopper_id));
     // By primary key only: with the expiry predicates in SQL a planner may scan the whole due range instead.
     current = await tx
       .forUpdate(
@@ -236,8 +236,8 @@ async function expireLotBatch(tx: WriteContext, merchantId: string, batchSize: n
     }))
     // On SQLite by rowid, in rowid order: straight to each row, without a probe of the text key's index.
     .$call((query) =>
-      tx.dialect === 'sqlite' && due.every((lot) => lot.row_id !== undefined)
-        ? query.where(sql`rowid`, 'in', due.map((lot) => Number(lot.row_id)).sort((a, b) => a - b))
+      tx.dialect === 'sqlite'
+        ? query.where(sql`rowid`, 'in', due.map((lot) => lot.row_id!).sort((a, b) => a - b))
         : query.where('id', 'in', due.map((lot) => lot.id)),
     )
     .execute();
