@@ -6,9 +6,11 @@ import type { WriteContext } from './ledger';
 /**
  * Every write is idempotent on the caller's id (SPEC §4): a replay returns the first result and
  * writes nothing; the same id with a different payload is a CONFLICT naming the first field that
- * differs. The record is claimed first (insert, or wait on Postgres for a concurrent claimant to
- * commit), so twelve concurrent replays produce one effect. A refused write is rolled back with its
- * claim: replaying it is evaluated afresh, as a new attempt.
+ * differs. The record is claimed before the work (on Postgres an insert, which makes a concurrent
+ * claimant wait for this transaction; on SQLite a read, as `BEGIN IMMEDIATE` already excludes every
+ * other writer, and the record is inserted once with its result), so twelve concurrent replays
+ * produce one effect. A refused write is rolled back with its claim: replaying it is evaluated
+ * afresh, as a new attempt.
  */
 export async function idempotent<Result>(
   tx: WriteContext,
@@ -19,10 +21,16 @@ export async function idempotent<Result>(
   const requestJson = canonicalJson(claim.request);
   const requestHash = sha256Hex(requestJson);
   const record = { merchantId: claim.merchantId, scope: claim.scope, key: claim.key };
-  const claimed = await claimRecord.executeWrite(tx.db, { ...record, requestHash, response: storedResponse(requestJson, 'null'), createdAt: tx.now.getTime() });
-  if (claimed === 0) {
-    const existing = await readRecord.executeTakeFirst(tx.db, record);
+  const createdAt = tx.now.getTime();
+  // SQLite: the transaction is the only writer, so a read is claim enough, and the record is written
+  // once, with its result. Postgres: the insert is the claim a concurrent replay waits on.
+  let existing: { request_hash: string; response: string } | undefined;
+  if (tx.isOnlyWriter) existing = await readRecord.executeTakeFirst(tx.db, record);
+  else if ((await claimRecord.executeWrite(tx.db, { ...record, requestHash, response: storedResponse(requestJson, 'null'), createdAt })) === 0) {
+    existing = await readRecord.executeTakeFirst(tx.db, record);
     if (!existing) throw new Error('jifen invariant: a claim that did not insert found its record');
+  }
+  if (existing !== undefined) {
     const stored = JSON.parse(existing.response) as { request: Record<string, unknown>; result: Result };
     if (existing.request_hash !== requestHash) {
       const field = firstDifferentField(stored.request, claim.request) ?? 'payload';
@@ -32,7 +40,11 @@ export async function idempotent<Result>(
   }
   const result = await work(requestHash);
   const resultJson = result === undefined ? undefined : canonicalJson(result);
-  await storeResult.executeWrite(tx.db, { ...record, response: storedResponse(requestJson, resultJson) });
+  const response = storedResponse(requestJson, resultJson);
+  if (!tx.isOnlyWriter) await storeResult.executeWrite(tx.db, { ...record, response });
+  else if ((await claimRecord.executeWrite(tx.db, { ...record, requestHash, response, createdAt })) !== 1) {
+    throw new Error('jifen invariant: an idempotency record appeared while its only writer was working');
+  }
   // The first answer is the stored one (canonical key order), so a replay answers with the same bytes.
   return resultJson === undefined ? result : (JSON.parse(resultJson) as Result);
 }

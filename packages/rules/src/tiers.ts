@@ -67,8 +67,6 @@ const MEMO_LIMIT = 100_000;
 const windowOpensMemo = new Map<string, number>();
 const reviewAtMemo = new Map<string, number>();
 const windowExitMemo = new Map<string, number>();
-/** The instant a local day starts, by zone and day: shared by every instant of that day. */
-const dayStartMemo = new Map<string, number>();
 
 function memoised(memo: Map<string, number>, key: string, compute: () => number): number {
   const known = memo.get(key);
@@ -79,8 +77,9 @@ function memoised(memo: Map<string, number>, key: string, compute: () => number)
   return value;
 }
 
+/** The instant a local day starts (time.ts remembers it per zone and day). */
 function dayStart(date: LocalDate, timeZone: string): number {
-  return memoised(dayStartMemo, `${timeZone}|${date}`, () => startOfLocalDay(date, timeZone).getTime());
+  return startOfLocalDay(date, timeZone).getTime();
 }
 
 function windowOpens(program: Program, atMs: number): number {

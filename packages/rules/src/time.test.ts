@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { TZDate } from '@date-fns/tz';
+import fc from 'fast-check';
 import { addMonths, daysBetween, endOfLocalDay, endOfLocalMonth, isLocalDate, isoWeekday, localDate, localMonth, splitLocalDate, startOfLocalDay, weekdayOfLocalDate } from './time';
 
 describe('time in the merchant zone', () => {
@@ -73,5 +75,65 @@ describe('local calendar dates', () => {
     expect(daysBetween('2026-02-01', '2026-03-01')).toBe(28);
     expect(daysBetween('2026-03-31', '2026-03-01')).toBe(-30);
     expect(daysBetween('2026-03-08', '2026-03-09')).toBe(1); // the New York spring-forward day is still one day
+  });
+});
+
+describe('remembered zone conversions', () => {
+  // Zones with DST (both hemispheres, a 30-minute shift, a midnight change), without, and far offsets.
+  const zones = ['Asia/Shanghai', 'America/New_York', 'Europe/London', 'Australia/Lord_Howe', 'America/Santiago', 'America/Havana', 'Pacific/Chatham', 'Asia/Kolkata', 'UTC'];
+  /** The conversions as they were before the memo: straight through `TZDate`. */
+  const directDay = (ms: number, zone: string) => {
+    const zoned = new TZDate(ms, zone);
+    return `${String(zoned.getFullYear()).padStart(4, '0')}-${String(zoned.getMonth() + 1).padStart(2, '0')}-${String(zoned.getDate()).padStart(2, '0')}`;
+  };
+  const directStart = (day: string, zone: string) => {
+    const [year, month, date] = splitLocalDate(day);
+    return new TZDate(year, month - 1, date, zone).getTime();
+  };
+  // Instants clustered around transitions (the 2nd Sunday of March, the 1st of April/October/November…) and spread over decades.
+  const instant = fc.oneof(
+    fc.integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2060, 0, 1) }),
+    fc.tuple(fc.integer({ min: 2000, max: 2040 }), fc.constantFrom(2, 3, 3, 9, 10, 10, 11), fc.integer({ min: 0, max: 14 * 86_400_000 })).map(([year, month, offset]) => Date.UTC(year, month, 1) + offset - 7 * 86_400_000),
+  );
+
+  it('gives the same local day as a direct conversion, in any order of instants and zones', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(instant, fc.constantFrom(...zones), fc.integer({ min: -3 * 3_600_000, max: 3 * 3_600_000 })), { minLength: 1, maxLength: 40 }), (steps) => {
+        for (const [at, zone, nudge] of steps) {
+          // Each instant and one nearby: the second mostly hits the remembered day, or falls just outside it.
+          for (const ms of [at, at + nudge]) expect(localDate(new Date(ms), zone)).toBe(directDay(ms, zone));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives the same start of day as a direct conversion, and a fresh Date each time', () => {
+    fc.assert(
+      fc.property(instant, fc.constantFrom(...zones), (at, zone) => {
+        const day = directDay(at, zone);
+        const first = startOfLocalDay(day, zone);
+        const again = startOfLocalDay(day, zone);
+        expect(first.getTime()).toBe(directStart(day, zone));
+        expect(again).not.toBe(first);
+        expect(again.getTime()).toBe(first.getTime());
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads each side of a day boundary right after remembering the day', () => {
+    const zone = 'America/New_York';
+    const end = endOfLocalDay('2026-03-08', zone).getTime();
+    expect(localDate(new Date(end - 1), zone)).toBe('2026-03-08');
+    expect(localDate(new Date(end), zone)).toBe('2026-03-09');
+    expect(localDate(new Date(end - 1), zone)).toBe('2026-03-08');
+    expect(localDate(new Date(startOfLocalDay('2026-03-08', zone).getTime() - 1), zone)).toBe('2026-03-07');
+  });
+
+  it('still answers for instants it does not remember (invalid, or outside years 0–9999)', () => {
+    expect(localDate(new Date(Number.NaN), 'UTC')).toBe(directDay(Number.NaN, 'UTC'));
+    const far = Date.UTC(12_000, 0, 1);
+    expect(localDate(new Date(far), 'UTC')).toBe('12000-01-01');
   });
 });

@@ -14,17 +14,44 @@ export type LocalDate = string;
 export type LocalMonth = string;
 
 const DAY_MS = 86_400_000;
+const LOCAL_DATE_SHAPE = /^\d{4}-\d{2}-\d{2}$/;
 
 export function isLocalDate(value: string): value is LocalDate {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  if (!LOCAL_DATE_SHAPE.test(value)) return false;
   const [year, month, day] = splitLocalDate(value);
   return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
 }
 
+/**
+ * Zone conversions are the expensive part of calendar maths (a `TZDate` resolves the zone's offset
+ * through `Intl`, tens of µs under load), and the ledger asks the same few over and over: every order
+ * of a day falls on that day, and its pending and expiry days start at the same instants as the
+ * previous order's. Both conversions below are pure functions of their arguments, so each is
+ * remembered — as epoch ms, never as a shared `Date` — at most `ZONE_MEMO_LIMIT` entries before the
+ * memo starts over.
+ */
+const ZONE_MEMO_LIMIT = 100_000;
+const dayStartMemo = new Map<string, number>();
+/** Per zone, the last local day resolved and the instants it spans, `[start, end)`. */
+const lastDayMemo = new Map<string, { day: LocalDate; start: number; end: number }>();
+
 /** The local calendar day of an instant in a zone. */
 export function localDate(at: Date, timeZone: string): LocalDate {
-  const zoned = new TZDate(at.getTime(), timeZone);
-  return formatLocalDate(zoned.getFullYear(), zoned.getMonth() + 1, zoned.getDate());
+  const ms = at.getTime();
+  const last = lastDayMemo.get(timeZone);
+  // A day is exactly the instants from its start to the next day's start.
+  if (last !== undefined && ms >= last.start && ms < last.end) return last.day;
+  const zoned = new TZDate(ms, timeZone);
+  const day = formatLocalDate(zoned.getFullYear(), zoned.getMonth() + 1, zoned.getDate());
+  // Only a plain `YYYY-MM-DD` day is remembered (not an invalid instant's, nor one outside years 0–9999).
+  if (!LOCAL_DATE_SHAPE.test(day)) return day;
+  const start = localDayStartMs(day, timeZone);
+  const end = localDayStartMs(addDays(day, 1), timeZone);
+  if (ms >= start && ms < end) {
+    if (lastDayMemo.size >= ZONE_MEMO_LIMIT) lastDayMemo.clear();
+    lastDayMemo.set(timeZone, { day, start, end });
+  }
+  return day;
 }
 
 /** The local calendar month `YYYY-MM` of an instant in a zone. */
@@ -45,8 +72,18 @@ export function weekdayOfLocalDate(date: LocalDate): number {
 
 /** The instant the local day starts (local midnight; on a DST gap day, the first instant that exists). */
 export function startOfLocalDay(date: LocalDate, timeZone: string): Date {
+  return new Date(localDayStartMs(date, timeZone));
+}
+
+function localDayStartMs(date: LocalDate, timeZone: string): number {
+  const key = `${timeZone}|${date}`;
+  const known = dayStartMemo.get(key);
+  if (known !== undefined) return known;
   const [year, month, day] = splitLocalDate(date);
-  return new Date(new TZDate(year, month - 1, day, timeZone).getTime());
+  const start = new TZDate(year, month - 1, day, timeZone).getTime();
+  if (dayStartMemo.size >= ZONE_MEMO_LIMIT) dayStartMemo.clear();
+  dayStartMemo.set(key, start);
+  return start;
 }
 
 /**
