@@ -1,4 +1,4 @@
-import type { Database, OutboxRow } from '@jifen/db';
+import { type Database, type OutboxRow, prepareQuery } from '@jifen/db';
 import { type Kysely, sql } from 'kysely';
 import { canonicalJson, randomId } from './canonical';
 import type { Ledger, WriteContext } from './ledger';
@@ -30,8 +30,30 @@ const ROWS_PER_INSERT = 1000;
 
 /** Queues one message; false when its dedupe key was already queued. */
 export async function enqueue(tx: WriteContext, message: OutboxMessage): Promise<boolean> {
-  return (await enqueueMany(tx, [message])) === 1;
+  const at = tx.now.getTime();
+  const row = { id: `o_${randomId(12)}`, merchantId: message.merchantId, kind: message.kind, dedupeKey: message.dedupeKey, payload: canonicalJson(message.payload), at };
+  return (await insertOne.executeWrite(tx.db, row)) === 1;
 }
+
+// A paid order past its month's budget queues an alert (almost always a replay of the month's key):
+// one row, so one prepared statement rather than a multi-row insert built afresh.
+const insertOne = prepareQuery((db, row: { id: string; merchantId: string; kind: string; dedupeKey: string; payload: string; at: number }) =>
+  db
+    .insertInto('outbox')
+    .values({
+      id: row.id,
+      merchant_id: row.merchantId,
+      kind: row.kind,
+      dedupe_key: row.dedupeKey,
+      payload: row.payload,
+      created_at: row.at,
+      next_attempt_at: row.at,
+      attempts: 0,
+      delivered_at: null,
+      last_error: null,
+    })
+    .onConflict((conflict) => conflict.columns(['merchant_id', 'dedupe_key']).doNothing()),
+);
 
 /** Queues messages in chunked inserts, ignoring keys already queued; returns how many were new. */
 export async function enqueueMany(tx: WriteContext, messages: readonly OutboxMessage[]): Promise<number> {
