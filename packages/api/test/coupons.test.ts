@@ -1,5 +1,5 @@
-import { describeEachDialect, useTestDb } from '@jifen/db/testing';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { describeEachDialect } from '@jifen/db/testing';
+import { expect, it } from 'vitest';
 import {
   cancelCoupon,
   catalog,
@@ -12,12 +12,10 @@ import {
   validateCoupon,
 } from '../src/coupons';
 import { JifenError } from '../src/errors';
-import { Ledger } from '../src/ledger';
 import { getProgram } from '../src/merchants';
 import { assertLedgerInvariants } from '../src/verify';
 import {
   DAY_MS,
-  type TestClock,
   aClock,
   aMerchant,
   aPoolProgram,
@@ -28,49 +26,37 @@ import {
   journalKinds,
   journalLength,
 } from './support-holds';
+import { useShop } from './support-shop';
 
 describeEachDialect('coupons: templates, exchange, redeem, cancel', (dialect) => {
-  const database = useTestDb(dialect);
-  let clock: TestClock;
-  let ledger: Ledger;
-  let merchantId: string;
+  // 10:00 on 1 March 2025 in Shanghai.
+  const shop = useShop(dialect, { clock: () => aClock('2025-03-01T02:00:00Z'), merchant: aMerchant });
 
-  beforeEach(async () => {
-    // 10:00 on 1 March 2025 in Shanghai.
-    clock = aClock('2025-03-01T02:00:00Z');
-    ledger = new Ledger(database(), { clock: clock.read });
-    merchantId = await aMerchant(ledger);
-  });
-
-  afterEach(async () => {
-    await assertLedgerInvariants(ledger.db, merchantId);
-  });
-
-  const exchange = (shopperId: string, idempotencyKey: string, templateId = 'five-off') => exchangeCoupon(ledger, { merchantId, shopperId, templateId, idempotencyKey });
+  const exchange = (shopperId: string, idempotencyKey: string, templateId = 'five-off') => exchangeCoupon(shop.ledger, { merchantId: shop.merchantId, shopperId, templateId, idempotencyKey });
 
   it('validates a template and names the invalid field', async () => {
-    await expectRefusal(upsertTemplate(ledger, { merchantId, template: aTemplate({ pointsCost: -1 }) }), 'INVALID_TEMPLATE', 'template.pointsCost');
-    await expectRefusal(upsertTemplate(ledger, { merchantId, template: { ...aTemplate(), surprise: true } }), 'INVALID_TEMPLATE');
-    const view = await upsertTemplate(ledger, { merchantId, template: aTemplate() });
+    await expectRefusal(upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ pointsCost: -1 }) }), 'INVALID_TEMPLATE', 'template.pointsCost');
+    await expectRefusal(upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: { ...aTemplate(), surprise: true } }), 'INVALID_TEMPLATE');
+    const view = await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate() });
     expect(view).toMatchObject({ templateId: 'five-off', pointsCost: 500, stock: 10, issued: 0, stockLeft: 10 });
     expect(view.template.validityDays).toBe(30);
-    expect(await listTemplates(ledger.db, merchantId)).toEqual([view]);
+    expect(await listTemplates(shop.ledger.db, shop.merchantId)).toEqual([view]);
   });
 
   it('keeps stock at or above what was issued, and the discount of a template in use', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 5_000 });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate() });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 5_000 });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate() });
     await exchange('alice', 'k1');
     await exchange('alice', 'k2');
-    await expectRefusal(upsertTemplate(ledger, { merchantId, template: aTemplate({ stock: 1 }) }), 'STOCK_BELOW_ISSUED', 'template.stock');
-    await expectRefusal(upsertTemplate(ledger, { merchantId, template: aTemplate({ discount: { kind: 'fixed', amountOff: 900 } }) }), 'TEMPLATE_IN_USE', 'template.discount');
-    const updated = await upsertTemplate(ledger, { merchantId, template: aTemplate({ stock: 2, pointsCost: 700 }) });
+    await expectRefusal(upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ stock: 1 }) }), 'STOCK_BELOW_ISSUED', 'template.stock');
+    await expectRefusal(upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ discount: { kind: 'fixed', amountOff: 900 } }) }), 'TEMPLATE_IN_USE', 'template.discount');
+    const updated = await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ stock: 2, pointsCost: 700 }) });
     expect(updated).toMatchObject({ stock: 2, issued: 2, stockLeft: 0, pointsCost: 700 });
   });
 
   it('an exchange burns the points, takes one unit of stock and issues a code, in one transaction', async () => {
-    const lot = await givePoints(ledger, { merchantId, shopperId: 'alice', points: 1_200 });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ stock: 2 }) });
+    const lot = await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 1_200 });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ stock: 2 }) });
 
     const coupon = await exchange('alice', 'k1');
 
@@ -78,35 +64,35 @@ describeEachDialect('coupons: templates, exchange, redeem, cancel', (dialect) =>
     expect(coupon.code).toMatch(/^[A-Za-z0-9_-]{16}$/);
     // 30 days of validity, the day of issue the first: usable through 30 March, Shanghai time.
     expect(coupon.expiresAt).toBe('2025-03-30T16:00:00.000Z');
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 700, held: 0, pending: 0 });
-    const remaining = await ledger.db.selectFrom('lots').select('remaining').where('id', '=', lot).executeTakeFirstOrThrow();
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 700, held: 0, pending: 0 });
+    const remaining = await shop.ledger.db.selectFrom('lots').select('remaining').where('id', '=', lot).executeTakeFirstOrThrow();
     expect(Number(remaining.remaining)).toBe(700);
-    expect((await listTemplates(ledger.db, merchantId))[0]).toMatchObject({ issued: 1, stockLeft: 1 });
-    expect(await journalKinds(ledger.db, merchantId, 'coupon.exchange')).toEqual([expect.objectContaining({ shopperId: 'alice', points: -500, ref: coupon.code })]);
-    expect(await myCoupons(ledger.db, { merchantId, shopperId: 'alice' }, clock.now)).toEqual([coupon]);
+    expect((await listTemplates(shop.ledger.db, shop.merchantId))[0]).toMatchObject({ issued: 1, stockLeft: 1 });
+    expect(await journalKinds(shop.ledger.db, shop.merchantId, 'coupon.exchange')).toEqual([expect.objectContaining({ shopperId: 'alice', points: -500, ref: coupon.code })]);
+    expect(await myCoupons(shop.ledger.db, { merchantId: shop.merchantId, shopperId: 'alice' }, shop.clock.now)).toEqual([coupon]);
   });
 
   it('refuses an exchange out of stock and writes nothing', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 1_000 });
-    await givePoints(ledger, { merchantId, shopperId: 'bob', points: 1_000 });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ stock: 1 }) });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 1_000 });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'bob', points: 1_000 });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ stock: 1 }) });
     await exchange('alice', 'k1');
-    const before = await journalLength(ledger.db, merchantId);
+    const before = await journalLength(shop.ledger.db, shop.merchantId);
 
     const refusal = await expectRefusal(exchange('bob', 'k1'), 'OUT_OF_STOCK', 'templateId');
 
     expect(refusal.facts).toMatchObject({ stock: 1, issued: 1 });
-    expect(await balanceOf(ledger.db, merchantId, 'bob')).toEqual({ available: 1_000, held: 0, pending: 0 });
-    expect(await myCoupons(ledger.db, { merchantId, shopperId: 'bob' })).toEqual([]);
-    expect(await journalLength(ledger.db, merchantId)).toBe(before);
-    expect((await listTemplates(ledger.db, merchantId))[0]).toMatchObject({ issued: 1, stockLeft: 0 });
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'bob')).toEqual({ available: 1_000, held: 0, pending: 0 });
+    expect(await myCoupons(shop.ledger.db, { merchantId: shop.merchantId, shopperId: 'bob' })).toEqual([]);
+    expect(await journalLength(shop.ledger.db, shop.merchantId)).toBe(before);
+    expect((await listTemplates(shop.ledger.db, shop.merchantId))[0]).toMatchObject({ issued: 1, stockLeft: 0 });
   });
 
   it('refuses an exchange beyond the per-shopper limit, without enough points, or outside the active window', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 1_200 });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ perShopperLimit: 1 }) });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'dear', pointsCost: 5_000 }) });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'later', activeFrom: '2025-04-01T00:00:00+08:00' }) });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 1_200 });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ perShopperLimit: 1 }) });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ id: 'dear', pointsCost: 5_000 }) });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ id: 'later', activeFrom: '2025-04-01T00:00:00+08:00' }) });
     await exchange('alice', 'k1');
 
     const limit = await expectRefusal(exchange('alice', 'k2'), 'LIMIT_REACHED', 'templateId');
@@ -114,35 +100,35 @@ describeEachDialect('coupons: templates, exchange, redeem, cancel', (dialect) =>
     await expectRefusal(exchange('alice', 'k3', 'dear'), 'INSUFFICIENT_POINTS', 'templateId');
     await expectRefusal(exchange('alice', 'k4', 'later'), 'NOT_ACTIVE', 'templateId');
     await expectRefusal(exchange('alice', 'k5', 'nope'), 'NOT_FOUND', 'templateId');
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 700, held: 0, pending: 0 });
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 700, held: 0, pending: 0 });
   });
 
   it('a replayed exchange returns the same coupon; the same key for another template is a CONFLICT', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 2_000 });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate() });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'other' }) });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 2_000 });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate() });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ id: 'other' }) });
     const first = await exchange('alice', 'k1');
     expect(await exchange('alice', 'k1')).toEqual(first);
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 1_500, held: 0, pending: 0 });
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 1_500, held: 0, pending: 0 });
     const conflict = await expectRefusal(exchange('alice', 'k1', 'other'), 'IDEMPOTENCY_CONFLICT', 'templateId');
     expect(conflict.category).toBe('CONFLICT');
     // Keys are the shopper's own: another shopper may use the same key.
-    await givePoints(ledger, { merchantId, shopperId: 'bob', points: 500 });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'bob', points: 500 });
     expect((await exchange('bob', 'k1')).code).not.toBe(first.code);
   });
 
   it('the catalog shows cost, value, stock left, the shopper’s own count and why they cannot take one now', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 800 });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ perShopperLimit: 1, stock: 5 }) });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'dear', pointsCost: 5_000, stock: null }) });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'gone', activeTo: '2025-02-01T00:00:00+08:00', activeFrom: '2025-01-01T00:00:00+08:00' }) });
-    await upsertTemplate(ledger, {
-      merchantId,
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 800 });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ perShopperLimit: 1, stock: 5 }) });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ id: 'dear', pointsCost: 5_000, stock: null }) });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ id: 'gone', activeTo: '2025-02-01T00:00:00+08:00', activeFrom: '2025-01-01T00:00:00+08:00' }) });
+    await upsertTemplate(shop.ledger, {
+      merchantId: shop.merchantId,
       template: aTemplate({ id: 'tenth', pointsCost: 300, discount: { kind: 'percent', rateOff: 0.1, amountOffMax: 2_000 } }),
     });
     await exchange('alice', 'k1');
 
-    const entries = await catalog(ledger.db, { merchantId, shopperId: 'alice' }, clock.now);
+    const entries = await catalog(shop.ledger.db, { merchantId: shop.merchantId, shopperId: 'alice' }, shop.clock.now);
 
     expect(entries.map((entry) => entry.templateId)).toEqual(['tenth', 'five-off', 'dear']);
     expect(entries[0]).toMatchObject({ pointsCost: 300, value: 2_000, stockLeft: 10, shopperIssued: 0, reason: null });
@@ -151,60 +137,60 @@ describeEachDialect('coupons: templates, exchange, redeem, cancel', (dialect) =>
   });
 
   it('validates a code for the merchant backend: the discount, or the reason', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 2_000 });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ minSpend: 3_000 }) });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'tenth', discount: { kind: 'percent', rateOff: 0.15, amountOffMax: 1_000 } }) });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'ship', discount: { kind: 'freeShipping', amountOffMax: null } }) });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 2_000 });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ minSpend: 3_000 }) });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ id: 'tenth', discount: { kind: 'percent', rateOff: 0.15, amountOffMax: 1_000 } }) });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ id: 'ship', discount: { kind: 'freeShipping', amountOffMax: null } }) });
     const fixed = await exchange('alice', 'k1');
     const percent = await exchange('alice', 'k2', 'tenth');
     const ship = await exchange('alice', 'k3', 'ship');
 
-    expect(await validateCoupon(ledger.db, { merchantId, code: fixed.code, orderAmount: 5_000 }, clock.now)).toMatchObject({ valid: true, discount: 500 });
-    expect(await validateCoupon(ledger.db, { merchantId, code: fixed.code, orderAmount: 2_000 }, clock.now)).toMatchObject({
+    expect(await validateCoupon(shop.ledger.db, { merchantId: shop.merchantId, code: fixed.code, orderAmount: 5_000 }, shop.clock.now)).toMatchObject({ valid: true, discount: 500 });
+    expect(await validateCoupon(shop.ledger.db, { merchantId: shop.merchantId, code: fixed.code, orderAmount: 2_000 }, shop.clock.now)).toMatchObject({
       valid: false,
       reason: { code: 'BELOW_MIN_SPEND', minSpend: 3_000, amount: 2_000 },
     });
     // 15% of 333 fen is 49.95: money given away rounds down.
-    expect(await validateCoupon(ledger.db, { merchantId, code: percent.code, orderAmount: 333 }, clock.now)).toMatchObject({ valid: true, discount: 49 });
-    expect(await validateCoupon(ledger.db, { merchantId, code: percent.code, orderAmount: 100_000 }, clock.now)).toMatchObject({ valid: true, discount: 1_000 });
-    expect(await validateCoupon(ledger.db, { merchantId, code: ship.code, orderAmount: 100, shipping: 800 }, clock.now)).toMatchObject({ valid: true, discount: 800 });
-    expect(await validateCoupon(ledger.db, { merchantId, code: 'nope', orderAmount: 5_000 }, clock.now)).toMatchObject({ valid: false, reason: { code: 'NOT_FOUND' } });
-    const late = new Date(clock.now.getTime() + 30 * DAY_MS);
-    expect(await validateCoupon(ledger.db, { merchantId, code: fixed.code, orderAmount: 5_000 }, late)).toMatchObject({
+    expect(await validateCoupon(shop.ledger.db, { merchantId: shop.merchantId, code: percent.code, orderAmount: 333 }, shop.clock.now)).toMatchObject({ valid: true, discount: 49 });
+    expect(await validateCoupon(shop.ledger.db, { merchantId: shop.merchantId, code: percent.code, orderAmount: 100_000 }, shop.clock.now)).toMatchObject({ valid: true, discount: 1_000 });
+    expect(await validateCoupon(shop.ledger.db, { merchantId: shop.merchantId, code: ship.code, orderAmount: 100, shipping: 800 }, shop.clock.now)).toMatchObject({ valid: true, discount: 800 });
+    expect(await validateCoupon(shop.ledger.db, { merchantId: shop.merchantId, code: 'nope', orderAmount: 5_000 }, shop.clock.now)).toMatchObject({ valid: false, reason: { code: 'NOT_FOUND' } });
+    const late = new Date(shop.clock.now.getTime() + 30 * DAY_MS);
+    expect(await validateCoupon(shop.ledger.db, { merchantId: shop.merchantId, code: fixed.code, orderAmount: 5_000 }, late)).toMatchObject({
       valid: false,
       reason: { code: 'COUPON_EXPIRED', expiresAt: '2025-03-30T16:00:00.000Z' },
     });
   });
 
   it('redeems a code once; a replay on the same order returns the same discount', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 2_000 });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate() });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 2_000 });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate() });
     const coupon = await exchange('alice', 'k1');
 
-    const redeemed = await redeemCoupon(ledger, { merchantId, code: coupon.code, orderId: 'o1', orderAmount: 5_000 });
+    const redeemed = await redeemCoupon(shop.ledger, { merchantId: shop.merchantId, code: coupon.code, orderId: 'o1', orderAmount: 5_000 });
     expect(redeemed).toEqual({ code: coupon.code, orderId: 'o1', discount: 500, status: 'redeemed' });
-    expect(await redeemCoupon(ledger, { merchantId, code: coupon.code, orderId: 'o1', orderAmount: 5_000 })).toEqual(redeemed);
-    const twice = await expectRefusal(redeemCoupon(ledger, { merchantId, code: coupon.code, orderId: 'o2', orderAmount: 5_000 }), 'COUPON_NOT_USABLE', 'code');
+    expect(await redeemCoupon(shop.ledger, { merchantId: shop.merchantId, code: coupon.code, orderId: 'o1', orderAmount: 5_000 })).toEqual(redeemed);
+    const twice = await expectRefusal(redeemCoupon(shop.ledger, { merchantId: shop.merchantId, code: coupon.code, orderId: 'o2', orderAmount: 5_000 }), 'COUPON_NOT_USABLE', 'code');
     expect(twice.facts).toMatchObject({ status: 'redeemed' });
-    await expectRefusal(redeemCoupon(ledger, { merchantId, code: coupon.code, orderId: 'o1', orderAmount: 5_000, shopperId: 'bob' }), 'NOT_FOUND', 'code');
-    expect(await myCoupons(ledger.db, { merchantId, shopperId: 'alice' })).toEqual([expect.objectContaining({ status: 'redeemed', orderId: 'o1' })]);
+    await expectRefusal(redeemCoupon(shop.ledger, { merchantId: shop.merchantId, code: coupon.code, orderId: 'o1', orderAmount: 5_000, shopperId: 'bob' }), 'NOT_FOUND', 'code');
+    expect(await myCoupons(shop.ledger.db, { merchantId: shop.merchantId, shopperId: 'alice' })).toEqual([expect.objectContaining({ status: 'redeemed', orderId: 'o1' })]);
   });
 
   it('redeems several coupons inside the order transaction, never discounting more than the goods and the shipping', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 5_000 });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ discount: { kind: 'fixed', amountOff: 800 } }) });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'ship', discount: { kind: 'freeShipping', amountOffMax: 500 } }) });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'big', discount: { kind: 'fixed', amountOff: 5_000 } }) });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 5_000 });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ discount: { kind: 'fixed', amountOff: 800 } }) });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ id: 'ship', discount: { kind: 'freeShipping', amountOffMax: 500 } }) });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ id: 'big', discount: { kind: 'fixed', amountOff: 5_000 } }) });
     const fixed = await exchange('alice', 'k1');
     const ship = await exchange('alice', 'k2', 'ship');
     const big = await exchange('alice', 'k3', 'big');
-    const { program } = await getProgram(ledger.db, merchantId);
+    const { program } = await getProgram(shop.ledger.db, shop.merchantId);
     const redeem = (codes: string[]) =>
-      ledger.write((tx) => redeemCouponsInTx(tx, { merchantId, shopperId: 'alice', orderId: 'o1', codes, orderAmount: 1_000, shipping: 600, program }));
+      shop.ledger.write((tx) => redeemCouponsInTx(tx, { merchantId: shop.merchantId, shopperId: 'alice', orderId: 'o1', codes, orderAmount: 1_000, shipping: 600, program }));
 
     await expectRefusal(redeem([fixed.code, fixed.code]), 'INVALID_INPUT', 'couponCodes');
     await expectRefusal(
-      ledger.write((tx) => redeemCouponsInTx(tx, { merchantId, shopperId: 'bob', orderId: 'o1', codes: [fixed.code], orderAmount: 1_000, shipping: 0, program })),
+      shop.ledger.write((tx) => redeemCouponsInTx(tx, { merchantId: shop.merchantId, shopperId: 'bob', orderId: 'o1', codes: [fixed.code], orderAmount: 1_000, shipping: 0, program })),
       'NOT_FOUND',
       'couponCodes',
     );
@@ -223,20 +209,20 @@ describeEachDialect('coupons: templates, exchange, redeem, cancel', (dialect) =>
 
   it('a cancelled coupon gives its points back with their original expiry and its stock back; cancelling again returns the same', async () => {
     const soon = new Date('2025-04-30T16:00:00Z');
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 300, expiresAt: soon });
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 1_000, expiresAt: null });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ isCancellable: true, stock: 1 }) });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 300, expiresAt: soon });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 1_000, expiresAt: null });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ isCancellable: true, stock: 1 }) });
     const coupon = await exchange('alice', 'k1');
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 800, held: 0, pending: 0 });
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 800, held: 0, pending: 0 });
 
-    const cancelled = await cancelCoupon(ledger, { merchantId, shopperId: 'alice', code: coupon.code });
+    const cancelled = await cancelCoupon(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', code: coupon.code });
 
     expect(cancelled).toEqual({ code: coupon.code, status: 'cancelled', pointsReturned: 500 });
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 1_300, held: 0, pending: 0 });
-    const restored = await ledger.db
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 1_300, held: 0, pending: 0 });
+    const restored = await shop.ledger.db
       .selectFrom('lots')
       .select(['points', 'expires_at'])
-      .where('merchant_id', '=', merchantId)
+      .where('merchant_id', '=', shop.merchantId)
       .where('source', '=', 'restore')
       .where('source_ref', '=', coupon.code)
       .orderBy('points')
@@ -245,69 +231,69 @@ describeEachDialect('coupons: templates, exchange, redeem, cancel', (dialect) =>
       [200, null],
       [300, soon.getTime()],
     ]);
-    const exchanged = await journalKinds(ledger.db, merchantId, 'coupon.exchange');
-    const returned = await journalKinds(ledger.db, merchantId, 'coupon.cancel');
+    const exchanged = await journalKinds(shop.ledger.db, shop.merchantId, 'coupon.exchange');
+    const returned = await journalKinds(shop.ledger.db, shop.merchantId, 'coupon.cancel');
     expect(returned.map((entry) => entry.points).sort()).toEqual([200, 300]);
     expect(returned.every((entry) => entry.compensates === exchanged[0]!.seq && entry.lotId !== null)).toBe(true);
-    expect((await listTemplates(ledger.db, merchantId))[0]).toMatchObject({ issued: 0, stockLeft: 1 });
-    expect(await cancelCoupon(ledger, { merchantId, shopperId: 'alice', code: coupon.code })).toEqual(cancelled);
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 1_300, held: 0, pending: 0 });
+    expect((await listTemplates(shop.ledger.db, shop.merchantId))[0]).toMatchObject({ issued: 0, stockLeft: 1 });
+    expect(await cancelCoupon(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', code: coupon.code })).toEqual(cancelled);
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 1_300, held: 0, pending: 0 });
     // The unit of stock it gave back can be taken again.
     expect((await exchange('alice', 'k2')).status).toBe('issued');
   });
 
   it('restores points whose lot expired meanwhile with the refund grace period', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 500, expiresAt: new Date('2025-03-02T16:00:00Z') });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ isCancellable: true }) });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 500, expiresAt: new Date('2025-03-02T16:00:00Z') });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ isCancellable: true }) });
     const coupon = await exchange('alice', 'k1');
-    clock.advance(5 * DAY_MS);
-    await cancelCoupon(ledger, { merchantId, shopperId: 'alice', code: coupon.code });
-    const [restored] = await ledger.db.selectFrom('lots').select(['expires_at']).where('merchant_id', '=', merchantId).where('source_ref', '=', coupon.code).execute();
+    shop.clock.advance(5 * DAY_MS);
+    await cancelCoupon(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', code: coupon.code });
+    const [restored] = await shop.ledger.db.selectFrom('lots').select(['expires_at']).where('merchant_id', '=', shop.merchantId).where('source_ref', '=', coupon.code).execute();
     // Today is 6 March in Shanghai; restoreGraceDays 30 → usable through 5 April.
     expect(Number(restored!.expires_at)).toBe(Date.parse('2025-04-05T16:00:00Z'));
   });
 
   it('refuses to cancel a coupon the template does not allow, a used one, or one past its validity', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 3_000 });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate() });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'soft', isCancellable: true }) });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 3_000 });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate() });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ id: 'soft', isCancellable: true }) });
     const fixed = await exchange('alice', 'k1');
     const used = await exchange('alice', 'k2', 'soft');
     const late = await exchange('alice', 'k3', 'soft');
-    await redeemCoupon(ledger, { merchantId, code: used.code, orderId: 'o1', orderAmount: 5_000 });
+    await redeemCoupon(shop.ledger, { merchantId: shop.merchantId, code: used.code, orderId: 'o1', orderAmount: 5_000 });
 
-    await expectRefusal(cancelCoupon(ledger, { merchantId, shopperId: 'alice', code: fixed.code }), 'NOT_CANCELLABLE', 'code');
-    await expectRefusal(cancelCoupon(ledger, { merchantId, shopperId: 'alice', code: used.code }), 'COUPON_NOT_USABLE', 'code');
-    await expectRefusal(cancelCoupon(ledger, { merchantId, shopperId: 'bob', code: late.code }), 'NOT_FOUND', 'code');
-    clock.advance(30 * DAY_MS);
-    await expectRefusal(cancelCoupon(ledger, { merchantId, shopperId: 'alice', code: late.code }), 'COUPON_EXPIRED', 'code');
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 1_500, held: 0, pending: 0 });
-    expect((await myCoupons(ledger.db, { merchantId, shopperId: 'alice' }, clock.now)).map((coupon) => coupon.status).sort()).toEqual(['expired', 'expired', 'redeemed']);
+    await expectRefusal(cancelCoupon(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', code: fixed.code }), 'NOT_CANCELLABLE', 'code');
+    await expectRefusal(cancelCoupon(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', code: used.code }), 'COUPON_NOT_USABLE', 'code');
+    await expectRefusal(cancelCoupon(shop.ledger, { merchantId: shop.merchantId, shopperId: 'bob', code: late.code }), 'NOT_FOUND', 'code');
+    shop.clock.advance(30 * DAY_MS);
+    await expectRefusal(cancelCoupon(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', code: late.code }), 'COUPON_EXPIRED', 'code');
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 1_500, held: 0, pending: 0 });
+    expect((await myCoupons(shop.ledger.db, { merchantId: shop.merchantId, shopperId: 'alice' }, shop.clock.now)).map((coupon) => coupon.status).sort()).toEqual(['expired', 'expired', 'redeemed']);
   });
 
   it('in pool mode an exchange pays the coupon out of the pool, and cannot be cancelled', async () => {
-    const pool = await aMerchant(ledger, aPoolProgram());
-    await givePoints(ledger, { merchantId: pool, shopperId: 'alice', points: 10_000 });
-    await upsertTemplate(ledger, { merchantId: pool, template: aTemplate({ pointsCost: 2_000, isCancellable: true }) });
-    const coupon = await exchangeCoupon(ledger, { merchantId: pool, shopperId: 'alice', templateId: 'five-off', idempotencyKey: 'k1' });
-    const state = await ledger.db.selectFrom('pool_state').selectAll().where('merchant_id', '=', pool).executeTakeFirstOrThrow();
+    const pool = await aMerchant(shop.ledger, aPoolProgram());
+    await givePoints(shop.ledger, { merchantId: pool, shopperId: 'alice', points: 10_000 });
+    await upsertTemplate(shop.ledger, { merchantId: pool, template: aTemplate({ pointsCost: 2_000, isCancellable: true }) });
+    const coupon = await exchangeCoupon(shop.ledger, { merchantId: pool, shopperId: 'alice', templateId: 'five-off', idempotencyKey: 'k1' });
+    const state = await shop.ledger.db.selectFrom('pool_state').selectAll().where('merchant_id', '=', pool).executeTakeFirstOrThrow();
     expect({ amount: Number(state.amount), supply: Number(state.supply) }).toEqual({ amount: 8_000, supply: 8_000 });
-    await expectRefusal(cancelCoupon(ledger, { merchantId: pool, shopperId: 'alice', code: coupon.code }), 'NOT_CANCELLABLE', 'code');
-    await assertLedgerInvariants(ledger.db, pool);
+    await expectRefusal(cancelCoupon(shop.ledger, { merchantId: pool, shopperId: 'alice', code: coupon.code }), 'NOT_CANCELLABLE', 'code');
+    await assertLedgerInvariants(shop.ledger.db, pool);
   });
 
   it('in pool mode a shopper flagged for concentration cannot exchange until the flag clears', async () => {
-    const pool = await aMerchant(ledger, aPoolProgram());
-    await givePoints(ledger, { merchantId: pool, shopperId: 'alice', points: 10_000 });
-    await upsertTemplate(ledger, { merchantId: pool, template: aTemplate({ pointsCost: 2_000 }) });
-    await ledger.db.updateTable('shoppers').set({ flagged: 1 }).where('merchant_id', '=', pool).where('shopper_id', '=', 'alice').execute();
-    await expectRefusal(exchangeCoupon(ledger, { merchantId: pool, shopperId: 'alice', templateId: 'five-off', idempotencyKey: 'k1' }), 'REDEMPTION_IN_REVIEW', 'templateId');
-    await assertLedgerInvariants(ledger.db, pool);
+    const pool = await aMerchant(shop.ledger, aPoolProgram());
+    await givePoints(shop.ledger, { merchantId: pool, shopperId: 'alice', points: 10_000 });
+    await upsertTemplate(shop.ledger, { merchantId: pool, template: aTemplate({ pointsCost: 2_000 }) });
+    await shop.ledger.db.updateTable('shoppers').set({ flagged: 1 }).where('merchant_id', '=', pool).where('shopper_id', '=', 'alice').execute();
+    await expectRefusal(exchangeCoupon(shop.ledger, { merchantId: pool, shopperId: 'alice', templateId: 'five-off', idempotencyKey: 'k1' }), 'REDEMPTION_IN_REVIEW', 'templateId');
+    await assertLedgerInvariants(shop.ledger.db, pool);
   });
   it('concurrent buyers never take more than the stock', async () => {
     const buyers = Array.from({ length: 12 }, (_, index) => `buyer${index}`);
-    for (const shopperId of buyers) await givePoints(ledger, { merchantId, shopperId, points: 500 });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ stock: 4 }) });
+    for (const shopperId of buyers) await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId, points: 500 });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ stock: 4 }) });
     const outcomes = await Promise.all(
       buyers.map((shopperId) =>
         exchange(shopperId, 'k1').then(
@@ -318,7 +304,7 @@ describeEachDialect('coupons: templates, exchange, redeem, cancel', (dialect) =>
     );
     expect(outcomes.filter((outcome) => outcome === 'issued')).toHaveLength(4);
     expect(outcomes.filter((outcome) => outcome === 'OUT_OF_STOCK')).toHaveLength(8);
-    expect((await listTemplates(ledger.db, merchantId))[0]).toMatchObject({ issued: 4, stockLeft: 0 });
-    expect(await journalKinds(ledger.db, merchantId, 'coupon.exchange')).toHaveLength(4);
+    expect((await listTemplates(shop.ledger.db, shop.merchantId))[0]).toMatchObject({ issued: 4, stockLeft: 0 });
+    expect(await journalKinds(shop.ledger.db, shop.merchantId, 'coupon.exchange')).toHaveLength(4);
   });
 });

@@ -1,17 +1,15 @@
-import { describeEachDialect, useTestDb } from '@jifen/db/testing';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { describeEachDialect } from '@jifen/db/testing';
+import { expect, it } from 'vitest';
 import { quoteCheckout } from '../src/checkout';
 import { exchangeCoupon, upsertTemplate } from '../src/coupons';
 import { JifenError } from '../src/errors';
 import { captureHoldInTx, expireHolds, getHold, releaseHold, reserveHold } from '../src/holds';
-import { Ledger } from '../src/ledger';
 import { getProgram } from '../src/merchants';
 import { approveRedemption } from '../src/risk-approvals';
 import { assertLedgerInvariants } from '../src/verify';
 import {
   DAY_MS,
   MINUTE_MS,
-  type TestClock,
   aClock,
   aMerchant,
   aPoolProgram,
@@ -23,251 +21,239 @@ import {
   journalLength,
   lotOf,
 } from './support-holds';
+import { useShop } from './support-shop';
 
 describeEachDialect('holds: two-phase redemption', (dialect) => {
-  const database = useTestDb(dialect);
-  let clock: TestClock;
-  let ledger: Ledger;
-  let merchantId: string;
-
-  beforeEach(async () => {
-    clock = aClock('2025-03-01T02:00:00Z');
-    ledger = new Ledger(database(), { clock: clock.read });
-    merchantId = await aMerchant(ledger);
-  });
-
-  afterEach(async () => {
-    await assertLedgerInvariants(ledger.db, merchantId);
-  });
+  const shop = useShop(dialect, { clock: () => aClock('2025-03-01T02:00:00Z'), merchant: aMerchant });
 
   async function capture(holdId: string, orderId: string, shopperId = 'alice') {
-    const { program, version } = await getProgram(ledger.db, merchantId);
-    return ledger.write((tx) => captureHoldInTx(tx, { merchantId, shopperId, holdId, orderId, program, programVersion: version }));
+    const { program, version } = await getProgram(shop.ledger.db, shop.merchantId);
+    return shop.ledger.write((tx) => captureHoldInTx(tx, { merchantId: shop.merchantId, shopperId, holdId, orderId, program, programVersion: version }));
   }
 
   it('quotes the usable range of points for a cart from the rules', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 30_000 });
-    const quote = await quoteCheckout(ledger.db, { merchantId, shopperId: 'alice', cartAmount: 100_000 }, clock.now);
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 30_000 });
+    const quote = await quoteCheckout(shop.ledger.db, { merchantId: shop.merchantId, shopperId: 'alice', cartAmount: 100_000 }, shop.clock.now);
     expect(quote.availablePoints).toBe(30_000);
     expect(quote.pointValue).toEqual({ minor: 1, perPoints: 1 });
     expect(quote.redeemable).toMatchObject({ minPoints: 100, maxPoints: 30_000, step: 1, maxValue: 30_000, valueCap: 50_000, cashDueAtMax: 70_000 });
     expect(quote.refusal).toBeNull();
 
-    const poor = await quoteCheckout(ledger.db, { merchantId, shopperId: 'bob', cartAmount: 100_000 }, clock.now);
+    const poor = await quoteCheckout(shop.ledger.db, { merchantId: shop.merchantId, shopperId: 'bob', cartAmount: 100_000 }, shop.clock.now);
     expect(poor.redeemable).toBeNull();
     expect(poor.refusal).toMatchObject({ code: 'BELOW_MINIMUM', minPoints: 100, available: 0 });
   });
 
   it('quotes after the coupon, which applies first', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 80_000 });
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ pointsCost: 1_000, discount: { kind: 'fixed', amountOff: 20_000 } }) });
-    const coupon = await exchangeCoupon(ledger, { merchantId, shopperId: 'alice', templateId: 'five-off', idempotencyKey: 'k1' });
-    const quote = await quoteCheckout(ledger.db, { merchantId, shopperId: 'alice', cartAmount: 100_000, couponCode: coupon.code }, clock.now);
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 80_000 });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ pointsCost: 1_000, discount: { kind: 'fixed', amountOff: 20_000 } }) });
+    const coupon = await exchangeCoupon(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', templateId: 'five-off', idempotencyKey: 'k1' });
+    const quote = await quoteCheckout(shop.ledger.db, { merchantId: shop.merchantId, shopperId: 'alice', cartAmount: 100_000, couponCode: coupon.code }, shop.clock.now);
     expect(quote.coupon).toEqual({ code: coupon.code, discount: 20_000 });
     expect(quote.payable).toBe(80_000);
     expect(quote.redeemable?.maxPoints).toBe(40_000);
-    await expectRefusal(quoteCheckout(ledger.db, { merchantId, shopperId: 'bob', cartAmount: 100_000, couponCode: coupon.code }, clock.now), 'NOT_FOUND', 'couponCode');
+    await expectRefusal(quoteCheckout(shop.ledger.db, { merchantId: shop.merchantId, shopperId: 'bob', cartAmount: 100_000, couponCode: coupon.code }, shop.clock.now), 'NOT_FOUND', 'couponCode');
   });
 
   it('a hold takes the earliest-expiring lots first', async () => {
-    const late = await givePoints(ledger, { merchantId, shopperId: 'alice', points: 300, expiresAt: new Date('2025-06-30T16:00:00Z') });
-    const never = await givePoints(ledger, { merchantId, shopperId: 'alice', points: 500, expiresAt: null });
-    const soon = await givePoints(ledger, { merchantId, shopperId: 'alice', points: 200, expiresAt: new Date('2025-04-30T16:00:00Z') });
+    const late = await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 300, expiresAt: new Date('2025-06-30T16:00:00Z') });
+    const never = await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 500, expiresAt: null });
+    const soon = await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 200, expiresAt: new Date('2025-04-30T16:00:00Z') });
 
-    const hold = await reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
+    const hold = await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
 
     expect(hold).toMatchObject({ checkoutId: 'c1', points: 400, value: 400, cashDue: 99_600, status: 'held', expiresAt: '2025-03-01T02:15:00.000Z' });
-    expect(await lotOf(ledger.db, soon)).toMatchObject({ remaining: 200, held: 200 });
-    expect(await lotOf(ledger.db, late)).toMatchObject({ remaining: 300, held: 200 });
-    expect(await lotOf(ledger.db, never)).toMatchObject({ remaining: 500, held: 0 });
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 600, held: 400, pending: 0 });
-    const placed = await journalKinds(ledger.db, merchantId, 'hold.place');
+    expect(await lotOf(shop.ledger.db, soon)).toMatchObject({ remaining: 200, held: 200 });
+    expect(await lotOf(shop.ledger.db, late)).toMatchObject({ remaining: 300, held: 200 });
+    expect(await lotOf(shop.ledger.db, never)).toMatchObject({ remaining: 500, held: 0 });
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 600, held: 400, pending: 0 });
+    const placed = await journalKinds(shop.ledger.db, shop.merchantId, 'hold.place');
     expect(placed).toEqual([expect.objectContaining({ shopperId: 'alice', points: 0, ref: hold.holdId })]);
   });
 
   it('reserved points cannot be spent twice: a second hold beyond the balance is refused', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 1_000 });
-    await reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 700, cartAmount: 100_000 });
-    const before = await journalLength(ledger.db, merchantId);
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 1_000 });
+    await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 700, cartAmount: 100_000 });
+    const before = await journalLength(shop.ledger.db, shop.merchantId);
 
     const refusal = await expectRefusal(
-      reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c2', points: 700, cartAmount: 100_000 }),
+      reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c2', points: 700, cartAmount: 100_000 }),
       'POINTS_OUT_OF_RANGE',
       'points',
     );
     expect(refusal.facts).toMatchObject({ requested: 700, maxPoints: 300 });
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 300, held: 700, pending: 0 });
-    expect(await journalLength(ledger.db, merchantId)).toBe(before);
-    const second = await reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c2', points: 300, cartAmount: 100_000 });
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 300, held: 700, pending: 0 });
+    expect(await journalLength(shop.ledger.db, shop.merchantId)).toBe(before);
+    const second = await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c2', points: 300, cartAmount: 100_000 });
     expect(second.status).toBe('held');
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 0, held: 1_000, pending: 0 });
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 0, held: 1_000, pending: 0 });
   });
 
   it('refuses a choice outside the server quote, naming points', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 100_000 });
-    await expectRefusal(reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 50_001, cartAmount: 100_000 }), 'POINTS_OUT_OF_RANGE', 'points');
-    await expectRefusal(reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 99, cartAmount: 100_000 }), 'POINTS_OUT_OF_RANGE', 'points');
-    await expectRefusal(reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 0, cartAmount: 100_000 }), 'POINTS_OUT_OF_RANGE', 'points');
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 100_000 });
+    await expectRefusal(reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 50_001, cartAmount: 100_000 }), 'POINTS_OUT_OF_RANGE', 'points');
+    await expectRefusal(reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 99, cartAmount: 100_000 }), 'POINTS_OUT_OF_RANGE', 'points');
+    await expectRefusal(reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 0, cartAmount: 100_000 }), 'POINTS_OUT_OF_RANGE', 'points');
     await expectRefusal(
-      reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 100, cartAmount: 1_000, items: [{ amount: 2_000 }] }),
+      reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 100, cartAmount: 1_000, items: [{ amount: 2_000 }] }),
       'ITEMS_EXCEED_CART',
       'items',
     );
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 100_000, held: 0, pending: 0 });
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 100_000, held: 0, pending: 0 });
   });
 
   it('refuses points off the step of the program', async () => {
-    const stepped = await aMerchant(ledger, { redemption: { step: 50 } });
-    await givePoints(ledger, { merchantId: stepped, shopperId: 'alice', points: 1_000 });
-    await expectRefusal(reserveHold(ledger, { merchantId: stepped, shopperId: 'alice', checkoutId: 'c1', points: 125, cartAmount: 100_000 }), 'POINTS_OFF_STEP', 'points');
-    const hold = await reserveHold(ledger, { merchantId: stepped, shopperId: 'alice', checkoutId: 'c1', points: 150, cartAmount: 100_000 });
+    const stepped = await aMerchant(shop.ledger, { redemption: { step: 50 } });
+    await givePoints(shop.ledger, { merchantId: stepped, shopperId: 'alice', points: 1_000 });
+    await expectRefusal(reserveHold(shop.ledger, { merchantId: stepped, shopperId: 'alice', checkoutId: 'c1', points: 125, cartAmount: 100_000 }), 'POINTS_OFF_STEP', 'points');
+    const hold = await reserveHold(shop.ledger, { merchantId: stepped, shopperId: 'alice', checkoutId: 'c1', points: 150, cartAmount: 100_000 });
     expect(hold.points).toBe(150);
-    await assertLedgerInvariants(ledger.db, stepped);
+    await assertLedgerInvariants(shop.ledger.db, stepped);
   });
 
   it('a replayed reserve returns the same hold; the same checkout with other figures is a CONFLICT naming the field', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 1_000 });
-    const first = await reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
-    const replay = await reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 1_000 });
+    const first = await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
+    const replay = await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
     expect(replay).toEqual(first);
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 600, held: 400, pending: 0 });
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 600, held: 400, pending: 0 });
 
-    const points = await expectRefusal(reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 500, cartAmount: 100_000 }), 'IDEMPOTENCY_CONFLICT', 'points');
+    const points = await expectRefusal(reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 500, cartAmount: 100_000 }), 'IDEMPOTENCY_CONFLICT', 'points');
     expect(points.category).toBe('CONFLICT');
-    await expectRefusal(reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 90_000 }), 'IDEMPOTENCY_CONFLICT', 'cartAmount');
+    await expectRefusal(reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 90_000 }), 'IDEMPOTENCY_CONFLICT', 'cartAmount');
     await expectRefusal(
-      reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000, items: [{ amount: 100_000 }] }),
+      reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000, items: [{ amount: 100_000 }] }),
       'IDEMPOTENCY_CONFLICT',
       'items',
     );
-    expect(await journalKinds(ledger.db, merchantId, 'hold.place')).toHaveLength(1);
+    expect(await journalKinds(shop.ledger.db, shop.merchantId, 'hold.place')).toHaveLength(1);
   });
 
   it('a capture inside the order transaction takes the held portions for good', async () => {
-    const lot = await givePoints(ledger, { merchantId, shopperId: 'alice', points: 1_000 });
-    const hold = await reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
+    const lot = await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 1_000 });
+    const hold = await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
 
     const captured = await capture(hold.holdId, 'order-1');
 
     expect(captured).toEqual({ holdId: hold.holdId, points: 400, value: 400 });
-    expect(await lotOf(ledger.db, lot)).toMatchObject({ remaining: 600, held: 0, status: 'available' });
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 600, held: 0, pending: 0 });
-    expect(await getHold(ledger.db, { merchantId, shopperId: 'alice', holdId: hold.holdId })).toMatchObject({ status: 'captured' });
-    expect(await journalKinds(ledger.db, merchantId, 'hold.capture')).toEqual([expect.objectContaining({ points: -400, ref: hold.holdId })]);
+    expect(await lotOf(shop.ledger.db, lot)).toMatchObject({ remaining: 600, held: 0, status: 'available' });
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 600, held: 0, pending: 0 });
+    expect(await getHold(shop.ledger.db, { merchantId: shop.merchantId, shopperId: 'alice', holdId: hold.holdId })).toMatchObject({ status: 'captured' });
+    expect(await journalKinds(shop.ledger.db, shop.merchantId, 'hold.capture')).toEqual([expect.objectContaining({ points: -400, ref: hold.holdId })]);
 
     expect(await capture(hold.holdId, 'order-1')).toEqual(captured);
-    expect(await journalKinds(ledger.db, merchantId, 'hold.capture')).toHaveLength(1);
+    expect(await journalKinds(shop.ledger.db, shop.merchantId, 'hold.capture')).toHaveLength(1);
     const other = await expectRefusal(capture(hold.holdId, 'order-2'), 'HOLD_NOT_ACTIVE', 'holdId');
     expect(other.facts).toEqual({ status: 'captured' });
   });
 
   it('a capture refuses unknown, foreign and expired holds', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 1_000 });
-    const hold = await reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 1_000 });
+    const hold = await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
     await expectRefusal(capture('h_nope', 'order-1'), 'NOT_FOUND', 'holdId');
     await expectRefusal(capture(hold.holdId, 'order-1', 'bob'), 'NOT_FOUND', 'holdId');
-    const otherMerchant = await aMerchant(ledger);
-    const { program, version } = await getProgram(ledger.db, otherMerchant);
+    const otherMerchant = await aMerchant(shop.ledger);
+    const { program, version } = await getProgram(shop.ledger.db, otherMerchant);
     await expectRefusal(
-      ledger.write((tx) => captureHoldInTx(tx, { merchantId: otherMerchant, shopperId: 'alice', holdId: hold.holdId, orderId: 'o', program, programVersion: version })),
+      shop.ledger.write((tx) => captureHoldInTx(tx, { merchantId: otherMerchant, shopperId: 'alice', holdId: hold.holdId, orderId: 'o', program, programVersion: version })),
       'NOT_FOUND',
       'holdId',
     );
 
-    clock.advance(15 * MINUTE_MS);
+    shop.clock.advance(15 * MINUTE_MS);
     const expired = await expectRefusal(capture(hold.holdId, 'order-1'), 'HOLD_NOT_ACTIVE', 'holdId');
     expect(expired.facts).toMatchObject({ status: 'expired' });
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 600, held: 400, pending: 0 });
-    await assertLedgerInvariants(ledger.db, otherMerchant);
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 600, held: 400, pending: 0 });
+    await assertLedgerInvariants(shop.ledger.db, otherMerchant);
   });
 
   it('a release returns the held points; releasing again returns the same result', async () => {
-    const lot = await givePoints(ledger, { merchantId, shopperId: 'alice', points: 1_000 });
-    const hold = await reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
+    const lot = await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 1_000 });
+    const hold = await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
 
-    const released = await releaseHold(ledger, { merchantId, shopperId: 'alice', holdId: hold.holdId });
+    const released = await releaseHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', holdId: hold.holdId });
 
     expect(released).toEqual({ ...hold, status: 'released' });
-    expect(await lotOf(ledger.db, lot)).toMatchObject({ remaining: 1_000, held: 0 });
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 1_000, held: 0, pending: 0 });
-    expect(await releaseHold(ledger, { merchantId, shopperId: 'alice', holdId: hold.holdId })).toEqual(released);
-    const [place] = await journalKinds(ledger.db, merchantId, 'hold.place');
-    expect(await journalKinds(ledger.db, merchantId, 'hold.release')).toEqual([expect.objectContaining({ points: 0, ref: hold.holdId, compensates: place!.seq })]);
+    expect(await lotOf(shop.ledger.db, lot)).toMatchObject({ remaining: 1_000, held: 0 });
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 1_000, held: 0, pending: 0 });
+    expect(await releaseHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', holdId: hold.holdId })).toEqual(released);
+    const [place] = await journalKinds(shop.ledger.db, shop.merchantId, 'hold.place');
+    expect(await journalKinds(shop.ledger.db, shop.merchantId, 'hold.release')).toEqual([expect.objectContaining({ points: 0, ref: hold.holdId, compensates: place!.seq })]);
 
     await expectRefusal(capture(hold.holdId, 'order-1'), 'HOLD_NOT_ACTIVE', 'holdId');
-    await expectRefusal(releaseHold(ledger, { merchantId, shopperId: 'bob', holdId: hold.holdId }), 'NOT_FOUND', 'holdId');
+    await expectRefusal(releaseHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'bob', holdId: hold.holdId }), 'NOT_FOUND', 'holdId');
     // A replayed reserve answers with its first result (SPEC §5), even after the hold was released.
-    const again = await reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
+    const again = await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
     expect(again).toEqual(hold);
   });
 
   it('a released hold cannot be captured, and a captured one cannot be released', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 1_000 });
-    const hold = await reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 1_000 });
+    const hold = await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
     await capture(hold.holdId, 'order-1');
-    const refusal = await expectRefusal(releaseHold(ledger, { merchantId, shopperId: 'alice', holdId: hold.holdId }), 'HOLD_NOT_ACTIVE', 'holdId');
+    const refusal = await expectRefusal(releaseHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', holdId: hold.holdId }), 'HOLD_NOT_ACTIVE', 'holdId');
     expect(refusal.facts).toEqual({ status: 'captured' });
   });
 
   it('the job expires due holds in bounded batches and gives their points back', async () => {
     const shoppers = ['s1', 's2', 's3', 's4', 's5'];
-    for (const shopperId of shoppers) await givePoints(ledger, { merchantId, shopperId, points: 1_000 });
+    for (const shopperId of shoppers) await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId, points: 1_000 });
     const holds = [];
-    for (const shopperId of shoppers) holds.push(await reserveHold(ledger, { merchantId, shopperId, checkoutId: 'c1', points: 300, cartAmount: 100_000 }));
-    await reserveHold(ledger, { merchantId, shopperId: 's1', checkoutId: 'c2', points: 200, cartAmount: 100_000 });
-    clock.advance(10 * MINUTE_MS);
-    const fresh = await reserveHold(ledger, { merchantId, shopperId: 's2', checkoutId: 'c3', points: 100, cartAmount: 100_000 });
-    clock.advance(5 * MINUTE_MS);
+    for (const shopperId of shoppers) holds.push(await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId, checkoutId: 'c1', points: 300, cartAmount: 100_000 }));
+    await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 's1', checkoutId: 'c2', points: 200, cartAmount: 100_000 });
+    shop.clock.advance(10 * MINUTE_MS);
+    const fresh = await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 's2', checkoutId: 'c3', points: 100, cartAmount: 100_000 });
+    shop.clock.advance(5 * MINUTE_MS);
 
-    const report = await expireHolds(ledger, { limit: 2, merchantId });
+    const report = await expireHolds(shop.ledger, { limit: 2, merchantId: shop.merchantId });
 
     expect(report).toEqual({ expiredHolds: 6, releasedPoints: 1_700, batches: 4 });
     for (const hold of holds) {
-      expect(await getHold(ledger.db, { merchantId, shopperId: shoppers[holds.indexOf(hold)]!, holdId: hold.holdId })).toMatchObject({ status: 'expired' });
+      expect(await getHold(shop.ledger.db, { merchantId: shop.merchantId, shopperId: shoppers[holds.indexOf(hold)]!, holdId: hold.holdId })).toMatchObject({ status: 'expired' });
     }
-    expect(await getHold(ledger.db, { merchantId, shopperId: 's2', holdId: fresh.holdId })).toMatchObject({ status: 'held' });
-    expect(await balanceOf(ledger.db, merchantId, 's1')).toEqual({ available: 1_000, held: 0, pending: 0 });
-    expect(await balanceOf(ledger.db, merchantId, 's2')).toEqual({ available: 900, held: 100, pending: 0 });
-    const expiries = await journalKinds(ledger.db, merchantId, 'hold.expire');
+    expect(await getHold(shop.ledger.db, { merchantId: shop.merchantId, shopperId: 's2', holdId: fresh.holdId })).toMatchObject({ status: 'held' });
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 's1')).toEqual({ available: 1_000, held: 0, pending: 0 });
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 's2')).toEqual({ available: 900, held: 100, pending: 0 });
+    const expiries = await journalKinds(shop.ledger.db, shop.merchantId, 'hold.expire');
     expect(expiries).toHaveLength(6);
     expect(expiries.every((entry) => entry.points === 0 && entry.compensates !== null)).toBe(true);
-    expect(await expireHolds(ledger, { merchantId })).toEqual({ expiredHolds: 0, releasedPoints: 0, batches: 1 });
+    expect(await expireHolds(shop.ledger, { merchantId: shop.merchantId })).toEqual({ expiredHolds: 0, releasedPoints: 0, batches: 1 });
   });
 
   it('two holds of one shopper on the same lot both come back when they expire together', async () => {
-    const lot = await givePoints(ledger, { merchantId, shopperId: 'alice', points: 1_000 });
-    await reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c1', points: 300, cartAmount: 100_000 });
-    await reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'c2', points: 200, cartAmount: 100_000 });
-    expect(await lotOf(ledger.db, lot)).toMatchObject({ held: 500 });
-    clock.advance(DAY_MS);
-    expect((await expireHolds(ledger)).expiredHolds).toBeGreaterThanOrEqual(2);
-    expect(await lotOf(ledger.db, lot)).toMatchObject({ remaining: 1_000, held: 0 });
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 1_000, held: 0, pending: 0 });
+    const lot = await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 1_000 });
+    await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 300, cartAmount: 100_000 });
+    await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c2', points: 200, cartAmount: 100_000 });
+    expect(await lotOf(shop.ledger.db, lot)).toMatchObject({ held: 500 });
+    shop.clock.advance(DAY_MS);
+    expect((await expireHolds(shop.ledger)).expiredHolds).toBeGreaterThanOrEqual(2);
+    expect(await lotOf(shop.ledger.db, lot)).toMatchObject({ remaining: 1_000, held: 0 });
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 1_000, held: 0, pending: 0 });
   });
 
   it('in pool mode values the hold at the pool price and pays the capture out of the pool', async () => {
-    const pool = await aMerchant(ledger, aPoolProgram());
+    const pool = await aMerchant(shop.ledger, aPoolProgram());
     // 10,000 units at 2 decimals = 100 points, funded at the initial ¥1 a point: the pool holds ¥100.
-    await givePoints(ledger, { merchantId: pool, shopperId: 'alice', points: 10_000 });
-    await givePoints(ledger, { merchantId: pool, shopperId: 'bob', points: 10_000 });
-    const quote = await quoteCheckout(ledger.db, { merchantId: pool, shopperId: 'alice', cartAmount: 100_000 }, clock.now);
+    await givePoints(shop.ledger, { merchantId: pool, shopperId: 'alice', points: 10_000 });
+    await givePoints(shop.ledger, { merchantId: pool, shopperId: 'bob', points: 10_000 });
+    const quote = await quoteCheckout(shop.ledger.db, { merchantId: pool, shopperId: 'alice', cartAmount: 100_000 }, shop.clock.now);
     expect(quote.pointValue).toEqual({ minor: 100, perPoints: 1 });
 
-    const hold = await reserveHold(ledger, { merchantId: pool, shopperId: 'alice', checkoutId: 'c1', points: 5_000, cartAmount: 100_000 });
+    const hold = await reserveHold(shop.ledger, { merchantId: pool, shopperId: 'alice', checkoutId: 'c1', points: 5_000, cartAmount: 100_000 });
     expect(hold.value).toBe(5_000);
-    const { program, version } = await getProgram(ledger.db, pool);
-    const captured = await ledger.write((tx) =>
+    const { program, version } = await getProgram(shop.ledger.db, pool);
+    const captured = await shop.ledger.write((tx) =>
       captureHoldInTx(tx, { merchantId: pool, shopperId: 'alice', holdId: hold.holdId, orderId: 'o1', program, programVersion: version }),
     );
     expect(captured).toEqual({ holdId: hold.holdId, points: 5_000, value: 5_000 });
-    const state = await ledger.db.selectFrom('pool_state').selectAll().where('merchant_id', '=', pool).executeTakeFirstOrThrow();
+    const state = await shop.ledger.db.selectFrom('pool_state').selectAll().where('merchant_id', '=', pool).executeTakeFirstOrThrow();
     expect({ amount: Number(state.amount), supply: Number(state.supply), payouts: Number(state.payouts) }).toEqual({ amount: 15_000, supply: 15_000, payouts: 5_000 });
-    await assertLedgerInvariants(ledger.db, pool);
+    await assertLedgerInvariants(shop.ledger.db, pool);
   });
   it('concurrent reservations against one balance: exactly the affordable ones are placed', async () => {
-    await givePoints(ledger, { merchantId, shopperId: 'alice', points: 1_000 });
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 1_000 });
     const attempts = Array.from({ length: 10 }, (_, index) =>
-      reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: `c${index}`, points: 300, cartAmount: 100_000 }).then(
+      reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: `c${index}`, points: 300, cartAmount: 100_000 }).then(
         (hold) => hold.status,
         (error: unknown) => (error instanceof JifenError ? error.reason : 'crash'),
       ),
@@ -275,21 +261,21 @@ describeEachDialect('holds: two-phase redemption', (dialect) => {
     const outcomes = await Promise.all(attempts);
     expect(outcomes.filter((outcome) => outcome === 'held')).toHaveLength(3);
     expect(outcomes.filter((outcome) => outcome === 'POINTS_OUT_OF_RANGE' || outcome === 'BELOW_MINIMUM')).toHaveLength(7);
-    expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 100, held: 900, pending: 0 });
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 100, held: 900, pending: 0 });
   });
 
   it('a flagged pool shopper’s hold is captured only after the merchant approves it', async () => {
-    const pool = await aMerchant(ledger, aPoolProgram());
-    await givePoints(ledger, { merchantId: pool, shopperId: 'alice', points: 10_000 });
-    await ledger.db.updateTable('shoppers').set({ flagged: 1 }).where('merchant_id', '=', pool).where('shopper_id', '=', 'alice').execute();
-    const hold = await reserveHold(ledger, { merchantId: pool, shopperId: 'alice', checkoutId: 'c1', points: 5_000, cartAmount: 100_000 });
-    const { program, version } = await getProgram(ledger.db, pool);
+    const pool = await aMerchant(shop.ledger, aPoolProgram());
+    await givePoints(shop.ledger, { merchantId: pool, shopperId: 'alice', points: 10_000 });
+    await shop.ledger.db.updateTable('shoppers').set({ flagged: 1 }).where('merchant_id', '=', pool).where('shopper_id', '=', 'alice').execute();
+    const hold = await reserveHold(shop.ledger, { merchantId: pool, shopperId: 'alice', checkoutId: 'c1', points: 5_000, cartAmount: 100_000 });
+    const { program, version } = await getProgram(shop.ledger.db, pool);
     const captureIt = () =>
-      ledger.write((tx) => captureHoldInTx(tx, { merchantId: pool, shopperId: 'alice', holdId: hold.holdId, orderId: 'o1', program, programVersion: version }));
+      shop.ledger.write((tx) => captureHoldInTx(tx, { merchantId: pool, shopperId: 'alice', holdId: hold.holdId, orderId: 'o1', program, programVersion: version }));
 
     await expectRefusal(captureIt(), 'REDEMPTION_AWAITING_APPROVAL', 'holdId');
-    await approveRedemption(ledger, { merchantId: pool, holdId: hold.holdId });
+    await approveRedemption(shop.ledger, { merchantId: pool, holdId: hold.holdId });
     expect(await captureIt()).toEqual({ holdId: hold.holdId, points: 5_000, value: 5_000 });
-    await assertLedgerInvariants(ledger.db, pool);
+    await assertLedgerInvariants(shop.ledger.db, pool);
   });
 });

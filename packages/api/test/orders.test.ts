@@ -1,17 +1,14 @@
-import { describeEachDialect, useTestDb } from '@jifen/db/testing';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeEachDialect } from '@jifen/db/testing';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { adjustPoints } from '../src/adjustments';
 import { exchangeCoupon, upsertTemplate } from '../src/coupons';
 import { reserveHold } from '../src/holds';
-import { Ledger } from '../src/ledger';
 import { orderCancelled, orderCompleted, orderPaid, orderRefunded } from '../src/orders';
 import { listOutbox } from '../src/outbox';
 import { releaseDuePending } from '../src/pending';
 import { setVip } from '../src/shoppers';
-import { assertLedgerInvariants } from '../src/verify';
 import {
   DAY_MS,
-  type OrdersClock,
   aClock,
   aPaidOrder,
   aPoolShopProgram,
@@ -24,29 +21,19 @@ import {
   orderOf,
   theWorkedExampleProgram,
 } from './support-orders';
+import { useShop } from './support-shop';
 
 describeEachDialect('orders: earning, pending points, refunds and cancellations', (dialect) => {
-  const database = useTestDb(dialect);
-  let clock: OrdersClock;
-  let ledger: Ledger;
-  let merchantId: string;
-
-  beforeEach(() => {
-    clock = aClock();
-    ledger = new Ledger(database(), { clock: clock.read });
-  });
-
-  afterEach(async () => {
-    await assertLedgerInvariants(ledger.db, merchantId);
-  });
+  // Each describe makes the merchant it needs.
+  const shop = useShop(dialect, { clock: () => aClock() });
 
   describe('the SPEC worked example (base 5%, 100 points per ¥1, ¥1,000, cap 10%)', () => {
     beforeEach(async () => {
-      merchantId = await aShop(ledger, theWorkedExampleProgram());
+      shop.merchantId = await aShop(shop.ledger, theWorkedExampleProgram());
     });
 
     it('a new shopper earns 8,000 pending points', async () => {
-      const paid = await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'new-1', shopperId: 'newcomer' }));
+      const paid = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'new-1', shopperId: 'newcomer' }));
       expect(paid).toEqual({
         orderId: 'new-1',
         earned: { points: 8_000, status: 'pending', debtSettled: 0, availableAt: Date.parse('2025-03-10T16:00:00Z') },
@@ -54,315 +41,315 @@ describeEachDialect('orders: earning, pending points, refunds and cancellations'
         coupons: null,
         events: [],
       });
-      expect(await balanceOf(ledger.db, merchantId, 'newcomer')).toEqual({ available: 0, pending: 8_000, held: 0, debt: 0 });
-      const [earn] = await entriesOf(ledger.db, merchantId, { kind: 'earn' });
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'newcomer')).toEqual({ available: 0, pending: 8_000, held: 0, debt: 0 });
+      const [earn] = await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'earn' });
       expect(earn).toMatchObject({ shopperId: 'newcomer', points: 8_000, ref: 'new-1', detail: { segment: 'new', tier: 'member', multiplier: '0.08', eligible: 100_000 } });
     });
 
     it('a regular shopper earns 5,000 points', async () => {
-      await orderPaid(ledger, aPaidOrder(merchantId, { shopperId: 'regular', amount: 1_000 }));
-      const paid = await orderPaid(ledger, aPaidOrder(merchantId, { shopperId: 'regular' }));
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { shopperId: 'regular', amount: 1_000 }));
+      const paid = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { shopperId: 'regular' }));
       expect(paid.earned).toMatchObject({ points: 5_000, status: 'pending' });
     });
 
     it('a VIP earns 3,000 points, even on their first order', async () => {
-      await setVip(ledger, { merchantId, shopperId: 'vip', isVip: true });
-      const paid = await orderPaid(ledger, aPaidOrder(merchantId, { shopperId: 'vip' }));
+      await setVip(shop.ledger, { merchantId: shop.merchantId, shopperId: 'vip', isVip: true });
+      const paid = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { shopperId: 'vip' }));
       expect(paid.earned).toMatchObject({ points: 3_000, status: 'pending' });
     });
   });
 
   describe('pending points', () => {
     beforeEach(async () => {
-      merchantId = await aShop(ledger, theWorkedExampleProgram());
+      shop.merchantId = await aShop(shop.ledger, theWorkedExampleProgram());
     });
 
     it('pending points become available when the merchant sends completed', async () => {
-      await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'o-done' }));
-      const completed = await orderCompleted(ledger, { merchantId, orderId: 'o-done' });
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'o-done' }));
+      const completed = await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'o-done' });
       expect(completed).toEqual({ orderId: 'o-done', status: 'completed', available: 8_000, pool: null, referral: null });
-      expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 8_000, pending: 0, held: 0, debt: 0 });
-      expect(await orderOf(ledger.db, merchantId, 'o-done')).toMatchObject({ status: 'completed', earned_status: 'available' });
-      const [moved] = await entriesOf(ledger.db, merchantId, { kind: 'earn.available' });
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 8_000, pending: 0, held: 0, debt: 0 });
+      expect(await orderOf(shop.ledger.db, shop.merchantId, 'o-done')).toMatchObject({ status: 'completed', earned_status: 'available' });
+      const [moved] = await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'earn.available' });
       expect(moved).toMatchObject({ points: 0, ref: 'o-done', detail: { points: 8_000, cause: 'completed' } });
     });
 
     it('the job releases pending points at the end of the pending window, in batches, once', async () => {
-      for (const shopperId of ['s1', 's2', 's3']) await orderPaid(ledger, aPaidOrder(merchantId, { shopperId }));
-      clock.set('2025-03-10T15:59:59Z');
-      expect(await releaseDuePending(ledger, { merchantId })).toMatchObject({ releasedLots: 0, releasedPoints: 0 });
+      for (const shopperId of ['s1', 's2', 's3']) await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { shopperId }));
+      shop.clock.set('2025-03-10T15:59:59Z');
+      expect(await releaseDuePending(shop.ledger, { merchantId: shop.merchantId })).toMatchObject({ releasedLots: 0, releasedPoints: 0 });
 
-      clock.set('2025-03-10T16:00:00Z');
-      const report = await releaseDuePending(ledger, { merchantId, limit: 2 });
+      shop.clock.set('2025-03-10T16:00:00Z');
+      const report = await releaseDuePending(shop.ledger, { merchantId: shop.merchantId, limit: 2 });
       expect(report).toEqual({ releasedLots: 3, releasedPoints: 24_000, orders: 3, batches: 2 });
-      for (const shopperId of ['s1', 's2', 's3']) expect(await balanceOf(ledger.db, merchantId, shopperId)).toMatchObject({ available: 8_000, pending: 0 });
-      expect((await entriesOf(ledger.db, merchantId, { kind: 'earn.available' })).map((entry) => entry.points)).toEqual([0, 0, 0]);
-      expect(await releaseDuePending(ledger, { merchantId })).toMatchObject({ releasedLots: 0 });
+      for (const shopperId of ['s1', 's2', 's3']) expect(await balanceOf(shop.ledger.db, shop.merchantId, shopperId)).toMatchObject({ available: 8_000, pending: 0 });
+      expect((await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'earn.available' })).map((entry) => entry.points)).toEqual([0, 0, 0]);
+      expect(await releaseDuePending(shop.ledger, { merchantId: shop.merchantId })).toMatchObject({ releasedLots: 0 });
     });
 
     it('a completed order whose points the job already released changes no balance', async () => {
-      await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'late' }));
-      clock.advance(10 * DAY_MS);
-      await releaseDuePending(ledger, { merchantId });
-      const completed = await orderCompleted(ledger, { merchantId, orderId: 'late' });
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'late' }));
+      shop.clock.advance(10 * DAY_MS);
+      await releaseDuePending(shop.ledger, { merchantId: shop.merchantId });
+      const completed = await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'late' });
       expect(completed).toMatchObject({ status: 'completed', available: 0 });
-      expect(await balanceOf(ledger.db, merchantId, 'alice')).toMatchObject({ available: 8_000, pending: 0 });
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toMatchObject({ available: 8_000, pending: 0 });
     });
   });
 
   describe('refunds', () => {
     beforeEach(async () => {
-      merchantId = await aShop(ledger, theWorkedExampleProgram());
+      shop.merchantId = await aShop(shop.ledger, theWorkedExampleProgram());
     });
 
     it('partial refunds claw back in proportion and sum exactly to the whole earning', async () => {
-      await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'split' }));
-      await orderCompleted(ledger, { merchantId, orderId: 'split' });
-      const first = await orderRefunded(ledger, { merchantId, orderId: 'split', refundId: 'r1', amount: 33_333 });
-      const second = await orderRefunded(ledger, { merchantId, orderId: 'split', refundId: 'r2', amount: 33_333 });
-      const third = await orderRefunded(ledger, { merchantId, orderId: 'split', refundId: 'r3', amount: 33_334 });
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'split' }));
+      await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'split' });
+      const first = await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'split', refundId: 'r1', amount: 33_333 });
+      const second = await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'split', refundId: 'r2', amount: 33_333 });
+      const third = await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'split', refundId: 'r3', amount: 33_334 });
       expect([first, second, third].map((refund) => ('clawedBack' in refund ? refund.clawedBack : null))).toEqual([2_666, 2_667, 2_667]);
       expect(third).toMatchObject({ refundedTotal: 100_000, debt: 0 });
-      expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 0, pending: 0, held: 0, debt: 0 });
-      const earn = (await entriesOf(ledger.db, merchantId, { kind: 'earn' }))[0]!;
-      const clawbacks = await entriesOf(ledger.db, merchantId, { kind: 'refund.clawback' });
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 0, pending: 0, held: 0, debt: 0 });
+      const earn = (await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'earn' }))[0]!;
+      const clawbacks = await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'refund.clawback' });
       expect(clawbacks.map((entry) => [entry.ref, entry.points, entry.compensates])).toEqual([
         ['r1', -2_666, earn.seq],
         ['r2', -2_667, earn.seq],
         ['r3', -2_667, earn.seq],
       ]);
-      await expectRefusal(orderRefunded(ledger, { merchantId, orderId: 'split', refundId: 'r4', amount: 1 }), 'REFUND_EXCEEDS_ORDER', 'amount');
+      await expectRefusal(orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'split', refundId: 'r4', amount: 1 }), 'REFUND_EXCEEDS_ORDER', 'amount');
     });
 
     it('a refund before completion reduces the pending points', async () => {
-      await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'early' }));
-      await orderRefunded(ledger, { merchantId, orderId: 'early', refundId: 'half', amount: 50_000 });
-      expect(await balanceOf(ledger.db, merchantId, 'alice')).toMatchObject({ available: 0, pending: 4_000 });
-      expect(await orderCompleted(ledger, { merchantId, orderId: 'early' })).toMatchObject({ available: 4_000 });
-      expect(await balanceOf(ledger.db, merchantId, 'alice')).toMatchObject({ available: 4_000, pending: 0 });
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'early' }));
+      await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'early', refundId: 'half', amount: 50_000 });
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toMatchObject({ available: 0, pending: 4_000 });
+      expect(await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'early' })).toMatchObject({ available: 4_000 });
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toMatchObject({ available: 4_000, pending: 0 });
     });
 
     it('a full refund before completion cancels the pending points cleanly', async () => {
-      await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'gone' }));
-      await orderRefunded(ledger, { merchantId, orderId: 'gone', refundId: 'all', amount: 100_000 });
-      expect(await orderOf(ledger.db, merchantId, 'gone')).toMatchObject({ earned_status: 'cancelled', refunded_amount: 100_000, clawed_back: 8_000 });
-      expect((await lotsOf(ledger.db, merchantId, 'alice'))[0]).toMatchObject({ status: 'cancelled', remaining: 0 });
-      expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 0, pending: 0, held: 0, debt: 0 });
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'gone' }));
+      await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'gone', refundId: 'all', amount: 100_000 });
+      expect(await orderOf(shop.ledger.db, shop.merchantId, 'gone')).toMatchObject({ earned_status: 'cancelled', refunded_amount: 100_000, clawed_back: 8_000 });
+      expect((await lotsOf(shop.ledger.db, shop.merchantId, 'alice'))[0]).toMatchObject({ status: 'cancelled', remaining: 0 });
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 0, pending: 0, held: 0, debt: 0 });
     });
 
     it('a refund after the points were spent records a debt, netted against the next earnings', async () => {
-      await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'spent' }));
-      await orderCompleted(ledger, { merchantId, orderId: 'spent' });
-      await adjustPoints(ledger, { merchantId, shopperId: 'alice', points: -7_000, reason: 'spent in store', idempotencyKey: 'spend-1' });
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'spent' }));
+      await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'spent' });
+      await adjustPoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: -7_000, reason: 'spent in store', idempotencyKey: 'spend-1' });
 
-      const refund = await orderRefunded(ledger, { merchantId, orderId: 'spent', refundId: 'back', amount: 100_000 });
+      const refund = await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'spent', refundId: 'back', amount: 100_000 });
       expect(refund).toMatchObject({ clawedBack: 8_000, debt: 7_000 });
-      expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 0, pending: 0, held: 0, debt: 7_000 });
-      const [clawback] = await entriesOf(ledger.db, merchantId, { kind: 'refund.clawback' });
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 0, pending: 0, held: 0, debt: 7_000 });
+      const [clawback] = await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'refund.clawback' });
       expect(clawback).toMatchObject({ points: -1_000, detail: { clawed: 8_000, debt: 7_000 } });
 
       // The first ¥1,000 lifted alice to silver at once (×1.2); a refund does not downgrade before the window ends.
-      const next = await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'next' }));
+      const next = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'next' }));
       expect(next.earned).toEqual({ points: 6_000, status: 'none', debtSettled: 6_000, availableAt: null });
-      expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 0, pending: 0, held: 0, debt: 1_000 });
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 0, pending: 0, held: 0, debt: 1_000 });
 
-      const after = await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'after' }));
+      const after = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'after' }));
       expect(after.earned).toMatchObject({ points: 6_000, status: 'pending', debtSettled: 1_000 });
-      expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 0, pending: 5_000, held: 0, debt: 0 });
-      expect((await entriesOf(ledger.db, merchantId, { kind: 'debt.settle' })).map((entry) => entry.points)).toEqual([-6_000, -1_000]);
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 0, pending: 5_000, held: 0, debt: 0 });
+      expect((await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'debt.settle' })).map((entry) => entry.points)).toEqual([-6_000, -1_000]);
     });
 
     it('a refund takes from the order first, then from the other lots earliest expiry first', async () => {
-      await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'mixed' }));
-      await orderCompleted(ledger, { merchantId, orderId: 'mixed' });
-      clock.advance(DAY_MS);
-      await adjustPoints(ledger, { merchantId, shopperId: 'alice', points: 3_000, reason: 'sooner', idempotencyKey: 'a' });
-      clock.advance(DAY_MS);
-      await adjustPoints(ledger, { merchantId, shopperId: 'alice', points: 3_000, reason: 'later', idempotencyKey: 'b' });
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'mixed' }));
+      await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'mixed' });
+      shop.clock.advance(DAY_MS);
+      await adjustPoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 3_000, reason: 'sooner', idempotencyKey: 'a' });
+      shop.clock.advance(DAY_MS);
+      await adjustPoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 3_000, reason: 'later', idempotencyKey: 'b' });
       // Spending takes the order's lot first (it expires first), leaving 500 in it.
-      await adjustPoints(ledger, { merchantId, shopperId: 'alice', points: -7_500, reason: 'used', idempotencyKey: 'used' });
+      await adjustPoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: -7_500, reason: 'used', idempotencyKey: 'used' });
 
-      const refund = await orderRefunded(ledger, { merchantId, orderId: 'mixed', refundId: 'r', amount: 50_000 });
+      const refund = await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'mixed', refundId: 'r', amount: 50_000 });
       expect(refund).toMatchObject({ clawedBack: 4_000, debt: 0 });
-      const remaining = Object.fromEntries((await lotsOf(ledger.db, merchantId, 'alice')).map((lot) => [lot.sourceRef, lot.remaining]));
+      const remaining = Object.fromEntries((await lotsOf(shop.ledger.db, shop.merchantId, 'alice')).map((lot) => [lot.sourceRef, lot.remaining]));
       expect(remaining).toEqual({ mixed: 0, a: 0, b: 2_500 });
-      const [clawback] = await entriesOf(ledger.db, merchantId, { kind: 'refund.clawback' });
+      const [clawback] = await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'refund.clawback' });
       expect(clawback).toMatchObject({ points: -4_000, detail: { fromOrderLots: [{ points: 500 }], debt: 0 } });
     });
   });
 
   describe('cancellations', () => {
     beforeEach(async () => {
-      merchantId = await aShop(ledger, theWorkedExampleProgram());
+      shop.merchantId = await aShop(shop.ledger, theWorkedExampleProgram());
     });
 
     it('cancelling before completion cancels the pending points with a compensating entry', async () => {
-      await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'c1' }));
-      const cancelled = await orderCancelled(ledger, { merchantId, orderId: 'c1' });
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'c1' }));
+      const cancelled = await orderCancelled(shop.ledger, { merchantId: shop.merchantId, orderId: 'c1' });
       expect(cancelled).toEqual({ orderId: 'c1', status: 'cancelled', cancelledPoints: 8_000, debt: 0, restored: 0 });
-      expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 0, pending: 0, held: 0, debt: 0 });
-      const [earn] = await entriesOf(ledger.db, merchantId, { kind: 'earn' });
-      const [cancel] = await entriesOf(ledger.db, merchantId, { kind: 'earn.cancel' });
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 0, pending: 0, held: 0, debt: 0 });
+      const [earn] = await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'earn' });
+      const [cancel] = await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'earn.cancel' });
       expect(cancel).toMatchObject({ points: -8_000, ref: 'c1', compensates: earn!.seq });
-      expect(await orderOf(ledger.db, merchantId, 'c1')).toMatchObject({ status: 'cancelled', earned_status: 'cancelled' });
+      expect(await orderOf(shop.ledger.db, shop.merchantId, 'c1')).toMatchObject({ status: 'cancelled', earned_status: 'cancelled' });
 
-      const before = await footprint(ledger.db, merchantId);
-      expect(await orderCancelled(ledger, { merchantId, orderId: 'c1' })).toEqual(cancelled);
-      expect(await footprint(ledger.db, merchantId)).toEqual(before);
-      await expectRefusal(orderRefunded(ledger, { merchantId, orderId: 'c1', refundId: 'r', amount: 1 }), 'ORDER_CANCELLED', 'orderId');
-      await expectRefusal(orderCompleted(ledger, { merchantId, orderId: 'c1' }), 'ORDER_CANCELLED', 'orderId');
+      const before = await footprint(shop.ledger.db, shop.merchantId);
+      expect(await orderCancelled(shop.ledger, { merchantId: shop.merchantId, orderId: 'c1' })).toEqual(cancelled);
+      expect(await footprint(shop.ledger.db, shop.merchantId)).toEqual(before);
+      await expectRefusal(orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'c1', refundId: 'r', amount: 1 }), 'ORDER_CANCELLED', 'orderId');
+      await expectRefusal(orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'c1' }), 'ORDER_CANCELLED', 'orderId');
     });
 
     it('a completed order cannot be cancelled: it is refunded', async () => {
-      await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'c2' }));
-      await orderCompleted(ledger, { merchantId, orderId: 'c2' });
-      const before = await footprint(ledger.db, merchantId);
-      await expectRefusal(orderCancelled(ledger, { merchantId, orderId: 'c2' }), 'ORDER_ALREADY_COMPLETED', 'orderId');
-      expect(await footprint(ledger.db, merchantId)).toEqual(before);
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'c2' }));
+      await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'c2' });
+      const before = await footprint(shop.ledger.db, shop.merchantId);
+      await expectRefusal(orderCancelled(shop.ledger, { merchantId: shop.merchantId, orderId: 'c2' }), 'ORDER_ALREADY_COMPLETED', 'orderId');
+      expect(await footprint(shop.ledger.db, shop.merchantId)).toEqual(before);
     });
   });
 
   describe('events out of order (issue 3)', () => {
     beforeEach(async () => {
-      merchantId = await aShop(ledger, theWorkedExampleProgram());
+      shop.merchantId = await aShop(shop.ledger, theWorkedExampleProgram());
     });
 
     it('completed before paid waits, and paid applies it', async () => {
-      expect(await orderCompleted(ledger, { merchantId, orderId: 'ooo' })).toEqual({ orderId: 'ooo', status: 'waiting' });
-      expect(await orderCompleted(ledger, { merchantId, orderId: 'ooo' })).toEqual({ orderId: 'ooo', status: 'waiting' });
-      expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 0, pending: 0, held: 0, debt: 0 });
+      expect(await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'ooo' })).toEqual({ orderId: 'ooo', status: 'waiting' });
+      expect(await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'ooo' })).toEqual({ orderId: 'ooo', status: 'waiting' });
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 0, pending: 0, held: 0, debt: 0 });
 
-      const paid = await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'ooo' }));
+      const paid = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'ooo' }));
       expect(paid.earned).toEqual({ points: 8_000, status: 'available', debtSettled: 0, availableAt: null });
       expect(paid.events).toEqual([{ kind: 'completed', ref: 'ooo', outcome: 'applied' }]);
-      expect(await balanceOf(ledger.db, merchantId, 'alice')).toMatchObject({ available: 8_000, pending: 0 });
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toMatchObject({ available: 8_000, pending: 0 });
 
-      const before = await footprint(ledger.db, merchantId);
-      expect(await orderCompleted(ledger, { merchantId, orderId: 'ooo' })).toEqual({ orderId: 'ooo', status: 'completed', available: 8_000, pool: null, referral: null });
-      expect(await footprint(ledger.db, merchantId)).toEqual(before);
+      const before = await footprint(shop.ledger.db, shop.merchantId);
+      expect(await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'ooo' })).toEqual({ orderId: 'ooo', status: 'completed', available: 8_000, pool: null, referral: null });
+      expect(await footprint(shop.ledger.db, shop.merchantId)).toEqual(before);
     });
 
     it('a refund before completed before paid: all applied in arrival order, each once', async () => {
-      await orderRefunded(ledger, { merchantId, orderId: 'mix', refundId: 'r-mix', amount: 50_000 });
-      await orderRefunded(ledger, { merchantId, orderId: 'mix', refundId: 'r-mix', amount: 50_000 });
-      await orderCompleted(ledger, { merchantId, orderId: 'mix' });
-      const paid = await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'mix' }));
+      await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'mix', refundId: 'r-mix', amount: 50_000 });
+      await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'mix', refundId: 'r-mix', amount: 50_000 });
+      await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'mix' });
+      const paid = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'mix' }));
       expect(paid.events).toEqual([
         { kind: 'refunded', ref: 'r-mix', outcome: 'applied' },
         { kind: 'completed', ref: 'mix', outcome: 'applied' },
       ]);
-      expect(await balanceOf(ledger.db, merchantId, 'alice')).toMatchObject({ available: 4_000, pending: 0 });
-      expect(await orderRefunded(ledger, { merchantId, orderId: 'mix', refundId: 'r-mix', amount: 50_000 })).toMatchObject({ status: 'refunded', clawedBack: 4_000 });
-      expect(await entriesOf(ledger.db, merchantId, { kind: 'refund.clawback' })).toHaveLength(1);
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toMatchObject({ available: 4_000, pending: 0 });
+      expect(await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'mix', refundId: 'r-mix', amount: 50_000 })).toMatchObject({ status: 'refunded', clawedBack: 4_000 });
+      expect(await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'refund.clawback' })).toHaveLength(1);
     });
 
     it('paid and completed racing each other end completed, each exactly once', async () => {
       const orderIds = Array.from({ length: 8 }, (_, index) => `race-${index}`);
       const outcomes = await Promise.all(
         orderIds.flatMap((orderId, index) => [
-          orderPaid(ledger, aPaidOrder(merchantId, { orderId, shopperId: `racer-${index}` })),
-          orderCompleted(ledger, { merchantId, orderId }),
+          orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId, shopperId: `racer-${index}` })),
+          orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId }),
         ]),
       );
       expect(outcomes).toHaveLength(16);
       for (const [index, orderId] of orderIds.entries()) {
-        expect(await orderOf(ledger.db, merchantId, orderId)).toMatchObject({ status: 'completed', earned_status: 'available' });
-        expect(await balanceOf(ledger.db, merchantId, `racer-${index}`)).toEqual({ available: 8_000, pending: 0, held: 0, debt: 0 });
+        expect(await orderOf(shop.ledger.db, shop.merchantId, orderId)).toMatchObject({ status: 'completed', earned_status: 'available' });
+        expect(await balanceOf(shop.ledger.db, shop.merchantId, `racer-${index}`)).toEqual({ available: 8_000, pending: 0, held: 0, debt: 0 });
       }
-      expect(await entriesOf(ledger.db, merchantId, { kind: 'earn.available' })).toHaveLength(8);
+      expect(await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'earn.available' })).toHaveLength(8);
     });
 
     it('twelve concurrent replays of one order have one effect', async () => {
-      const order = aPaidOrder(merchantId, { orderId: 'twelve' });
-      const results = await Promise.all(Array.from({ length: 12 }, () => orderPaid(ledger, order)));
+      const order = aPaidOrder(shop.merchantId, { orderId: 'twelve' });
+      const results = await Promise.all(Array.from({ length: 12 }, () => orderPaid(shop.ledger, order)));
       for (const result of results) expect(result).toEqual(results[0]);
-      expect(await entriesOf(ledger.db, merchantId, { kind: 'earn' })).toHaveLength(1);
-      expect(await balanceOf(ledger.db, merchantId, 'alice')).toMatchObject({ pending: 8_000 });
+      expect(await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'earn' })).toHaveLength(1);
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toMatchObject({ pending: 8_000 });
     });
 
     it('a waiting event replayed with another payload is a conflict naming the field', async () => {
-      await orderRefunded(ledger, { merchantId, orderId: 'w', refundId: 'r-w', amount: 10_000 });
-      const before = await footprint(ledger.db, merchantId);
-      await expectRefusal(orderRefunded(ledger, { merchantId, orderId: 'w', refundId: 'r-w', amount: 20_000 }), 'IDEMPOTENCY_CONFLICT', 'amount');
-      expect(await footprint(ledger.db, merchantId)).toEqual(before);
+      await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'w', refundId: 'r-w', amount: 10_000 });
+      const before = await footprint(shop.ledger.db, shop.merchantId);
+      await expectRefusal(orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'w', refundId: 'r-w', amount: 20_000 }), 'IDEMPOTENCY_CONFLICT', 'amount');
+      expect(await footprint(shop.ledger.db, shop.merchantId)).toEqual(before);
     });
 
     it('a waiting event the order refuses is reported, and its replay gets the refusal', async () => {
-      await orderCancelled(ledger, { merchantId, orderId: 'x' });
-      await orderCompleted(ledger, { merchantId, orderId: 'x' });
-      await orderRefunded(ledger, { merchantId, orderId: 'x', refundId: 'too-much', amount: 200_000 });
-      const paid = await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'x' }));
+      await orderCancelled(shop.ledger, { merchantId: shop.merchantId, orderId: 'x' });
+      await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'x' });
+      await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'x', refundId: 'too-much', amount: 200_000 });
+      const paid = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'x' }));
       expect(paid.events).toEqual([
         { kind: 'cancelled', ref: 'x', outcome: 'applied' },
         { kind: 'completed', ref: 'x', outcome: 'refused', reason: 'ORDER_CANCELLED' },
         { kind: 'refunded', ref: 'too-much', outcome: 'refused', reason: 'ORDER_CANCELLED' },
       ]);
       expect(paid.earned.status).toBe('cancelled');
-      expect(await balanceOf(ledger.db, merchantId, 'alice')).toEqual({ available: 0, pending: 0, held: 0, debt: 0 });
-      await expectRefusal(orderCompleted(ledger, { merchantId, orderId: 'x' }), 'ORDER_CANCELLED', 'orderId');
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 0, pending: 0, held: 0, debt: 0 });
+      await expectRefusal(orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'x' }), 'ORDER_CANCELLED', 'orderId');
     });
   });
 
   describe('replays and conflicts', () => {
     beforeEach(async () => {
-      merchantId = await aShop(ledger, theWorkedExampleProgram());
+      shop.merchantId = await aShop(shop.ledger, theWorkedExampleProgram());
     });
 
     it('replays return the first result and write nothing', async () => {
-      const order = aPaidOrder(merchantId, { orderId: 'again', items: [{ sku: 'tea', category: 'food', amount: 100_000, quantity: 2 }] });
-      const paid = await orderPaid(ledger, order);
-      const refund = await orderRefunded(ledger, { merchantId, orderId: 'again', refundId: 'ra', amount: 10_000 });
-      const completed = await orderCompleted(ledger, { merchantId, orderId: 'again' });
-      const before = await footprint(ledger.db, merchantId);
+      const order = aPaidOrder(shop.merchantId, { orderId: 'again', items: [{ sku: 'tea', category: 'food', amount: 100_000, quantity: 2 }] });
+      const paid = await orderPaid(shop.ledger, order);
+      const refund = await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'again', refundId: 'ra', amount: 10_000 });
+      const completed = await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'again' });
+      const before = await footprint(shop.ledger.db, shop.merchantId);
 
-      clock.advance(DAY_MS);
-      expect(await orderPaid(ledger, order)).toEqual(paid);
-      expect(await orderRefunded(ledger, { merchantId, orderId: 'again', refundId: 'ra', amount: 10_000 })).toEqual(refund);
-      expect(await orderCompleted(ledger, { merchantId, orderId: 'again' })).toEqual(completed);
-      expect(await footprint(ledger.db, merchantId)).toEqual(before);
+      shop.clock.advance(DAY_MS);
+      expect(await orderPaid(shop.ledger, order)).toEqual(paid);
+      expect(await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'again', refundId: 'ra', amount: 10_000 })).toEqual(refund);
+      expect(await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'again' })).toEqual(completed);
+      expect(await footprint(shop.ledger.db, shop.merchantId)).toEqual(before);
     });
 
     it('the same order id with a field changed is a conflict naming the field, and writes nothing', async () => {
-      await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'same' }));
-      const before = await footprint(ledger.db, merchantId);
-      await expectRefusal(orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'same', amount: 99_999 })), 'IDEMPOTENCY_CONFLICT', 'amount');
-      await expectRefusal(orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'same', shopperId: 'bob' })), 'IDEMPOTENCY_CONFLICT', 'shopperId');
-      await orderRefunded(ledger, { merchantId, orderId: 'same', refundId: 'rs', amount: 100 });
-      const afterRefund = await footprint(ledger.db, merchantId);
-      await expectRefusal(orderRefunded(ledger, { merchantId, orderId: 'same', refundId: 'rs', amount: 200 }), 'IDEMPOTENCY_CONFLICT', 'amount');
-      expect(await footprint(ledger.db, merchantId)).toEqual(afterRefund);
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'same' }));
+      const before = await footprint(shop.ledger.db, shop.merchantId);
+      await expectRefusal(orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'same', amount: 99_999 })), 'IDEMPOTENCY_CONFLICT', 'amount');
+      await expectRefusal(orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'same', shopperId: 'bob' })), 'IDEMPOTENCY_CONFLICT', 'shopperId');
+      await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'same', refundId: 'rs', amount: 100 });
+      const afterRefund = await footprint(shop.ledger.db, shop.merchantId);
+      await expectRefusal(orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'same', refundId: 'rs', amount: 200 }), 'IDEMPOTENCY_CONFLICT', 'amount');
+      expect(await footprint(shop.ledger.db, shop.merchantId)).toEqual(afterRefund);
       expect(afterRefund.orders).toBe(before.orders);
     });
 
     it('an order in another currency is refused, naming the currency, and writes nothing', async () => {
-      const before = await footprint(ledger.db, merchantId);
-      const refusal = await expectRefusal(orderPaid(ledger, aPaidOrder(merchantId, { currency: 'USD' })), 'CURRENCY_MISMATCH', 'currency');
+      const before = await footprint(shop.ledger.db, shop.merchantId);
+      const refusal = await expectRefusal(orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { currency: 'USD' })), 'CURRENCY_MISMATCH', 'currency');
       expect(refusal.facts).toMatchObject({ expected: 'CNY', received: 'USD' });
-      expect(await footprint(ledger.db, merchantId)).toEqual(before);
+      expect(await footprint(shop.ledger.db, shop.merchantId)).toEqual(before);
     });
   });
 
   describe('caps', () => {
     it('the daily cap limits what a shopper earns in one local day', async () => {
-      merchantId = await aShop(ledger, theWorkedExampleProgram({ earning: { dailyCapPoints: 1_000 } }));
-      const first = await orderPaid(ledger, aPaidOrder(merchantId, { amount: 10_000 }));
-      const second = await orderPaid(ledger, aPaidOrder(merchantId, { amount: 10_000 }));
-      const third = await orderPaid(ledger, aPaidOrder(merchantId, { amount: 10_000 }));
+      shop.merchantId = await aShop(shop.ledger, theWorkedExampleProgram({ earning: { dailyCapPoints: 1_000 } }));
+      const first = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { amount: 10_000 }));
+      const second = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { amount: 10_000 }));
+      const third = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { amount: 10_000 }));
       expect([first, second, third].map((paid) => paid.earned.points)).toEqual([800, 200, 0]);
       expect(third.earned.status).toBe('none');
       // 10:00 in Shanghai the next day is a new local day.
-      clock.advance(DAY_MS);
-      expect((await orderPaid(ledger, aPaidOrder(merchantId, { amount: 10_000 }))).earned.points).toBe(500);
+      shop.clock.advance(DAY_MS);
+      expect((await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { amount: 10_000 }))).earned.points).toBe(500);
     });
 
     it('the monthly budget withholds what would over-issue, records the shortfall and alerts the merchant once a month', async () => {
-      merchantId = await aShop(ledger);
-      const first = await orderPaid(ledger, aPaidOrder(merchantId, { shopperId: 'n1' }));
-      const second = await orderPaid(ledger, aPaidOrder(merchantId, { shopperId: 'n2' }));
+      shop.merchantId = await aShop(shop.ledger);
+      const first = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { shopperId: 'n1' }));
+      const second = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { shopperId: 'n2' }));
       expect([first.earned.points, second.earned.points]).toEqual([5_000, 5_000]);
-      const month = await ledger.db.selectFrom('budget_months').selectAll().where('merchant_id', '=', merchantId).executeTakeFirstOrThrow();
+      const month = await shop.ledger.db.selectFrom('budget_months').selectAll().where('merchant_id', '=', shop.merchantId).executeTakeFirstOrThrow();
       expect(month).toMatchObject({ month: '2025-03', gmv: 200_000, issued_value: 10_000, shortfall_value: 6_000 });
-      const alerts = await listOutbox(ledger.db, merchantId, { kind: 'alert.budget' });
+      const alerts = await listOutbox(shop.ledger.db, shop.merchantId, { kind: 'alert.budget' });
       expect(alerts).toHaveLength(1);
       expect(alerts[0]).toMatchObject({ dedupeKey: 'alert.budget:2025-03', payload: { month: '2025-03', orderId: first.orderId, withheldPoints: 3_000, withheldValue: 3_000 } });
     });
@@ -370,46 +357,46 @@ describeEachDialect('orders: earning, pending points, refunds and cancellations'
 
   describe('points paid and coupons', () => {
     beforeEach(async () => {
-      merchantId = await aShop(ledger, theWorkedExampleProgram());
+      shop.merchantId = await aShop(shop.ledger, theWorkedExampleProgram());
     });
 
     it('a captured hold pays part of the order; earning is on the cash, and a refund restores points in proportion', async () => {
-      await adjustPoints(ledger, { merchantId, shopperId: 'alice', points: 20_000, reason: 'gift', idempotencyKey: 'gift' });
-      const hold = await reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'chk', points: 20_000, cartAmount: 100_000 });
-      const paid = await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'with-points', holdId: hold.holdId }));
+      await adjustPoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 20_000, reason: 'gift', idempotencyKey: 'gift' });
+      const hold = await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'chk', points: 20_000, cartAmount: 100_000 });
+      const paid = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'with-points', holdId: hold.holdId }));
       expect(paid.captured).toEqual({ holdId: hold.holdId, points: 20_000, value: 20_000 });
       // 80,000 fen paid in cash × 5% × new 1.6 = 6,400 points.
       expect(paid.earned.points).toBe(6_400);
-      const [gift] = await lotsOf(ledger.db, merchantId, 'alice');
+      const [gift] = await lotsOf(shop.ledger.db, shop.merchantId, 'alice');
 
-      const refund = await orderRefunded(ledger, { merchantId, orderId: 'with-points', refundId: 'half', amount: 50_000 });
+      const refund = await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'with-points', refundId: 'half', amount: 50_000 });
       expect(refund).toMatchObject({ clawedBack: 3_200, restored: 10_000, debt: 0 });
-      const restoreLot = (await lotsOf(ledger.db, merchantId, 'alice')).find((lot) => lot.source === 'restore');
+      const restoreLot = (await lotsOf(shop.ledger.db, shop.merchantId, 'alice')).find((lot) => lot.source === 'restore');
       expect(restoreLot).toMatchObject({ points: 10_000, sourceRef: 'half', expiresAt: gift!.expiresAt });
-      const [restore] = await entriesOf(ledger.db, merchantId, { kind: 'refund.restore' });
-      const [capture] = await entriesOf(ledger.db, merchantId, { kind: 'hold.capture' });
+      const [restore] = await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'refund.restore' });
+      const [capture] = await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'hold.capture' });
       expect(restore).toMatchObject({ points: 10_000, compensates: capture!.seq, detail: { expiry: 'original' } });
     });
 
     it('points paid whose original expiry has passed come back with the grace period', async () => {
-      await adjustPoints(ledger, { merchantId, shopperId: 'alice', points: 10_000, reason: 'gift', idempotencyKey: 'gift' });
-      const hold = await reserveHold(ledger, { merchantId, shopperId: 'alice', checkoutId: 'chk', points: 10_000, cartAmount: 100_000 });
-      await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'old', holdId: hold.holdId }));
-      clock.set('2026-05-01T02:00:00Z');
-      await orderCancelled(ledger, { merchantId, orderId: 'old' });
-      const restoreLot = (await lotsOf(ledger.db, merchantId, 'alice')).find((lot) => lot.source === 'restore');
+      await adjustPoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 10_000, reason: 'gift', idempotencyKey: 'gift' });
+      const hold = await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'chk', points: 10_000, cartAmount: 100_000 });
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'old', holdId: hold.holdId }));
+      shop.clock.set('2026-05-01T02:00:00Z');
+      await orderCancelled(shop.ledger, { merchantId: shop.merchantId, orderId: 'old' });
+      const restoreLot = (await lotsOf(shop.ledger.db, shop.merchantId, 'alice')).find((lot) => lot.source === 'restore');
       // 30 days of grace from 1 May (Shanghai): usable through 31 May.
       expect(restoreLot).toMatchObject({ points: 10_000, expiresAt: Date.parse('2026-05-31T16:00:00Z') });
     });
 
     it('coupons are redeemed with the order and the earning is on what is left', async () => {
-      await adjustPoints(ledger, { merchantId, shopperId: 'alice', points: 1_000, reason: 'gift', idempotencyKey: 'gift' });
-      await upsertTemplate(ledger, {
-        merchantId,
+      await adjustPoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 1_000, reason: 'gift', idempotencyKey: 'gift' });
+      await upsertTemplate(shop.ledger, {
+        merchantId: shop.merchantId,
         template: { id: 'ten-off', name: { 'zh-CN': '立减100元', en: '¥100 off' }, discount: { kind: 'fixed', amountOff: 10_000 }, pointsCost: 1_000, stock: 5 },
       });
-      const coupon = await exchangeCoupon(ledger, { merchantId, shopperId: 'alice', templateId: 'ten-off', idempotencyKey: 'x1' });
-      const paid = await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'couponed', couponCodes: [coupon.code] }));
+      const coupon = await exchangeCoupon(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', templateId: 'ten-off', idempotencyKey: 'x1' });
+      const paid = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'couponed', couponCodes: [coupon.code] }));
       expect(paid.coupons).toEqual({ discount: 10_000, coupons: [{ code: coupon.code, discount: 10_000 }] });
       // 90,000 fen × 5% × new 1.6 = 7,200 points.
       expect(paid.earned.points).toBe(7_200);
@@ -418,34 +405,34 @@ describeEachDialect('orders: earning, pending points, refunds and cancellations'
 
   describe('pool mode', () => {
     beforeEach(async () => {
-      merchantId = await aShop(ledger, aPoolShopProgram());
+      shop.merchantId = await aShop(shop.ledger, aPoolShopProgram());
     });
 
     it('earns nothing at payment, mints on completion and burns in proportion on a refund', async () => {
-      const paid = await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'pool-1', shopperId: 'p' }));
+      const paid = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'pool-1', shopperId: 'p' }));
       expect(paid.earned).toEqual({ points: 0, status: 'none', debtSettled: 0, availableAt: null });
-      const completed = await orderCompleted(ledger, { merchantId, orderId: 'pool-1' });
+      const completed = await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'pool-1' });
       // contribution 16% of ¥1,000; minting at ¥0.01 a unit is capped by the per-order cap, 10% of ¥1,000.
       expect(completed).toMatchObject({ status: 'completed', pool: { contribution: 16_000, minted: 10_000 } });
       const minted = 10_000;
-      expect(await balanceOf(ledger.db, merchantId, 'p')).toMatchObject({ available: minted });
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'p')).toMatchObject({ available: minted });
 
-      const refund = await orderRefunded(ledger, { merchantId, orderId: 'pool-1', refundId: 'pr', amount: 50_000 });
+      const refund = await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'pool-1', refundId: 'pr', amount: 50_000 });
       expect(refund).toMatchObject({ clawedBack: Math.floor(minted / 2), debt: 0 });
-      expect(await balanceOf(ledger.db, merchantId, 'p')).toMatchObject({ available: minted - Math.floor(minted / 2) });
-      const pool = await ledger.db.selectFrom('pool_state').selectAll().where('merchant_id', '=', merchantId).executeTakeFirstOrThrow();
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'p')).toMatchObject({ available: minted - Math.floor(minted / 2) });
+      const pool = await shop.ledger.db.selectFrom('pool_state').selectAll().where('merchant_id', '=', shop.merchantId).executeTakeFirstOrThrow();
       expect(pool).toMatchObject({ amount: 16_000, supply: minted - Math.floor(minted / 2) });
     });
 
     it('a refund before completion lowers what the order contributes, and later refunds burn against that', async () => {
-      await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'pool-2', shopperId: 'q' }));
-      await orderRefunded(ledger, { merchantId, orderId: 'pool-2', refundId: 'before', amount: 50_000 });
-      const completed = await orderCompleted(ledger, { merchantId, orderId: 'pool-2' });
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'pool-2', shopperId: 'q' }));
+      await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'pool-2', refundId: 'before', amount: 50_000 });
+      const completed = await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'pool-2' });
       expect(completed).toMatchObject({ pool: { contribution: 8_000 } });
       const minted = 'pool' in completed && completed.pool !== null ? completed.pool.minted : 0;
-      const rest = await orderRefunded(ledger, { merchantId, orderId: 'pool-2', refundId: 'after', amount: 50_000 });
+      const rest = await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'pool-2', refundId: 'after', amount: 50_000 });
       expect(rest).toMatchObject({ clawedBack: minted, debt: 0 });
-      expect(await balanceOf(ledger.db, merchantId, 'q')).toMatchObject({ available: 0, pending: 0 });
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'q')).toMatchObject({ available: 0, pending: 0 });
     });
   });
 });

@@ -1,13 +1,14 @@
 import type { Database } from '@jifen/db';
 import type { ProgramInput } from '@jifen/rules';
 import type { Kysely } from 'kysely';
-import { expect } from 'vitest';
-import { JifenError } from '../src/errors';
 import type { Ledger } from '../src/ledger';
 import { createMerchant } from '../src/merchants';
 import type { OrderPaidInput } from '../src/orders';
+import { journalLength } from './support-holds';
 
 /** Small named builders for the orders, behaviours and shoppers suites. */
+
+export { expectRefusal } from './support-holds';
 
 export const DAY_MS = 86_400_000;
 
@@ -102,17 +103,12 @@ export async function entriesOf(db: Kysely<Database>, merchantId: string, filter
   }));
 }
 
-export async function journalHead(db: Kysely<Database>, merchantId: string): Promise<number> {
-  const head = await db.selectFrom('journal_heads').select('seq').where('merchant_id', '=', merchantId).executeTakeFirstOrThrow();
-  return Number(head.seq);
-}
-
 /** Rows a write could touch, counted, to show a refused or replayed write wrote nothing. */
 export async function footprint(db: Kysely<Database>, merchantId: string) {
   const count = async (table: 'orders' | 'lots' | 'refunds' | 'order_events' | 'idempotency' | 'outbox') =>
     Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('merchant_id', '=', merchantId).executeTakeFirstOrThrow()).n);
   return {
-    journal: await journalHead(db, merchantId),
+    journal: await journalLength(db, merchantId),
     orders: await count('orders'),
     lots: await count('lots'),
     refunds: await count('refunds'),
@@ -120,17 +116,4 @@ export async function footprint(db: Kysely<Database>, merchantId: string) {
     idempotency: await count('idempotency'),
     outbox: await count('outbox'),
   };
-}
-
-/** Awaits a refusal and checks its reason and param. */
-export async function expectRefusal(promise: Promise<unknown>, reason: string, param?: string): Promise<JifenError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(JifenError);
-  const refusal = error as JifenError;
-  expect(refusal.reason).toBe(reason);
-  if (param !== undefined) expect(refusal.param).toBe(param);
-  return refusal;
 }

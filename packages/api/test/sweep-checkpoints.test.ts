@@ -1,15 +1,14 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { useTestDb } from '@jifen/db/testing';
 import BetterSqlite from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '@jifen/db';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { Ledger } from '../src/ledger';
 import { sweepExpiredLots } from '../src/sweep';
 import { assertLedgerInvariants } from '../src/verify';
-import { MINUTE_MS, type TestClock, aClock, aMerchant, balanceOf, givePoints } from './support-holds';
+import { MINUTE_MS, aClock, aMerchant, balanceOf, givePoints } from './support-holds';
+import { useShop } from './support-shop';
 
 async function autocheckpoint(db: Kysely<Database>): Promise<number> {
   const { rows } = await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(db);
@@ -33,55 +32,49 @@ function expiredLotsInTheFile(sqlitePath: string): number {
 }
 
 describe('the sweep checkpoints the WAL itself (sqlite)', () => {
-  const database = useTestDb('sqlite');
-  let clock: TestClock;
-  let ledger: Ledger;
-  let merchantId: string;
+  const shop = useShop('sqlite', { clock: () => aClock('2025-01-15T02:00:00Z'), merchant: aMerchant, assertInvariants: false });
 
   beforeEach(async () => {
-    clock = aClock('2025-01-15T02:00:00Z');
-    ledger = new Ledger(database(), { clock: clock.read });
-    merchantId = await aMerchant(ledger);
     for (let index = 0; index < 12; index += 1) {
-      await givePoints(ledger, { merchantId, shopperId: `s${index % 4}`, points: 10 + index, expiresAt: new Date(Date.parse('2025-01-15T02:05:00Z') + index * MINUTE_MS) });
+      await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: `s${index % 4}`, points: 10 + index, expiresAt: new Date(Date.parse('2025-01-15T02:05:00Z') + index * MINUTE_MS) });
     }
-    clock.advance(60 * MINUTE_MS);
+    shop.clock.advance(60 * MINUTE_MS);
   });
 
   it('turns automatic checkpoints off for its batches, then restores the setting and leaves nothing in the WAL', async () => {
-    await sql`pragma wal_autocheckpoint = 777`.execute(ledger.db);
-    const report = await sweepExpiredLots(ledger, { merchantId, batchSize: 5 });
+    await sql`pragma wal_autocheckpoint = 777`.execute(shop.ledger.db);
+    const report = await sweepExpiredLots(shop.ledger, { merchantId: shop.merchantId, batchSize: 5 });
     expect(report).toMatchObject({ expiredLots: 12, batches: 3 });
-    expect(await autocheckpoint(ledger.db)).toBe(777);
+    expect(await autocheckpoint(shop.ledger.db)).toBe(777);
     // A WAL of a few pages is far below the automatic threshold: only the sweep's own checkpoint copied it.
-    expect(expiredLotsInTheFile(database().sqlitePath!)).toBe(12);
-    expect(await balanceOf(ledger.db, merchantId, 's0')).toEqual({ available: 0, held: 0, pending: 0 });
-    await assertLedgerInvariants(ledger.db, merchantId);
+    expect(expiredLotsInTheFile(shop.database().sqlitePath!)).toBe(12);
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 's0')).toEqual({ available: 0, held: 0, pending: 0 });
+    await assertLedgerInvariants(shop.ledger.db, shop.merchantId);
   });
 
   it('restores automatic checkpoints when a sweep stops half way', async () => {
-    await sql`pragma wal_autocheckpoint = 555`.execute(ledger.db);
-    const stopped = sweepExpiredLots(ledger, {
-      merchantId,
+    await sql`pragma wal_autocheckpoint = 555`.execute(shop.ledger.db);
+    const stopped = sweepExpiredLots(shop.ledger, {
+      merchantId: shop.merchantId,
       batchSize: 5,
       onProgress: () => {
         throw new Error('deploy');
       },
     });
     await expect(stopped).rejects.toThrow('deploy');
-    expect(await autocheckpoint(ledger.db)).toBe(555);
+    expect(await autocheckpoint(shop.ledger.db)).toBe(555);
     // Whatever committed stays done; the rest is still due and a later sweep takes it.
-    const rest = await sweepExpiredLots(ledger, { merchantId, batchSize: 5 });
+    const rest = await sweepExpiredLots(shop.ledger, { merchantId: shop.merchantId, batchSize: 5 });
     expect(rest.expiredLots).toBe(7);
-    expect(await autocheckpoint(ledger.db)).toBe(555);
-    await assertLedgerInvariants(ledger.db, merchantId);
+    expect(await autocheckpoint(shop.ledger.db)).toBe(555);
+    await assertLedgerInvariants(shop.ledger.db, shop.merchantId);
   });
 
   it('overlapping sweeps in one process restore the setting only when the last one ends', async () => {
-    await sql`pragma wal_autocheckpoint = 321`.execute(ledger.db);
-    const [first, second] = await Promise.all([sweepExpiredLots(ledger, { merchantId, batchSize: 2 }), sweepExpiredLots(ledger, { merchantId, batchSize: 2 })]);
+    await sql`pragma wal_autocheckpoint = 321`.execute(shop.ledger.db);
+    const [first, second] = await Promise.all([sweepExpiredLots(shop.ledger, { merchantId: shop.merchantId, batchSize: 2 }), sweepExpiredLots(shop.ledger, { merchantId: shop.merchantId, batchSize: 2 })]);
     expect(first.expiredLots + second.expiredLots).toBe(12);
-    expect(await autocheckpoint(ledger.db)).toBe(321);
-    await assertLedgerInvariants(ledger.db, merchantId);
+    expect(await autocheckpoint(shop.ledger.db)).toBe(321);
+    await assertLedgerInvariants(shop.ledger.db, shop.merchantId);
   });
 });
