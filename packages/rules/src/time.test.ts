@@ -131,6 +131,13 @@ describe('remembered zone conversions', () => {
     expect(localDate(new Date(startOfLocalDay('2026-03-08', zone).getTime() - 1), zone)).toBe('2026-03-07');
   });
 
+  it('does not remember a day whose start it cannot convert back (years 0–99 read as 1900–1999 by Date)', () => {
+    // startOfLocalDay('0050-06-15') lands in 1950; remembering that span would answer 1950's instants with year 50.
+    expect(localDate(new Date('0050-06-15T12:00:00Z'), 'UTC')).toBe('0050-06-15');
+    expect(localDate(new Date('1950-06-15T12:00:00Z'), 'UTC')).toBe('1950-06-15');
+    expect(localDate(new Date('1950-06-15T23:00:00Z'), 'UTC')).toBe('1950-06-15');
+  });
+
   it('still answers for instants it does not remember (invalid, or outside years 0–9999)', () => {
     expect(localDate(new Date(Number.NaN), 'UTC')).toBe(directDay(Number.NaN, 'UTC'));
     const far = Date.UTC(12_000, 0, 1);
