@@ -24,12 +24,9 @@ export async function idempotent<Result>(
   const createdAt = tx.now.getTime();
   // SQLite: the transaction is the only writer, so a read is claim enough, and the record is written
   // once, with its result. Postgres: the insert is the claim a concurrent replay waits on.
-  let existing: { request_hash: string; response: string } | undefined;
-  if (tx.isOnlyWriter) existing = await readRecord.executeTakeFirst(tx.db, record);
-  else if ((await claimRecord.executeWrite(tx.db, { ...record, requestHash, response: storedResponse(requestJson, 'null'), createdAt })) === 0) {
-    existing = await readRecord.executeTakeFirst(tx.db, record);
-    if (!existing) throw new Error('jifen invariant: a claim that did not insert found its record');
-  }
+  const existing = tx.isOnlyWriter
+    ? await readRecord.executeTakeFirst(tx.db, record)
+    : await claimOrRead(tx, { ...record, requestHash, response: storedResponse(requestJson, 'null'), createdAt });
   if (existing !== undefined) {
     const stored = JSON.parse(existing.response) as { request: Record<string, unknown>; result: Result };
     if (existing.request_hash !== requestHash) {
@@ -47,6 +44,17 @@ export async function idempotent<Result>(
   }
   // The first answer is the stored one (canonical key order), so a replay answers with the same bytes.
   return resultJson === undefined ? result : (JSON.parse(resultJson) as Result);
+}
+
+/** Postgres: inserts the claim; when the id was already claimed, the record that holds it. */
+async function claimOrRead(
+  tx: WriteContext,
+  claim: { merchantId: string; scope: string; key: string; requestHash: string; response: string; createdAt: number },
+): Promise<{ request_hash: string; response: string } | undefined> {
+  if ((await claimRecord.executeWrite(tx.db, claim)) === 1) return undefined;
+  const existing = await readRecord.executeTakeFirst(tx.db, claim);
+  if (!existing) throw new Error('jifen invariant: a claim that did not insert found its record');
+  return existing;
 }
 
 /**

@@ -1,5 +1,5 @@
-import { type Database, type OutboxRow, prepareQuery } from '@jifen/db';
-import { type Kysely, sql } from 'kysely';
+import { type Database, type OutboxRow, type OutboxTable, prepareQuery } from '@jifen/db';
+import { type Insertable, type Kysely, sql } from 'kysely';
 import { canonicalJson, randomId } from './canonical';
 import type { Ledger, WriteContext } from './ledger';
 
@@ -30,48 +30,15 @@ const ROWS_PER_INSERT = 1000;
 
 /** Queues one message; false when its dedupe key was already queued. */
 export async function enqueue(tx: WriteContext, message: OutboxMessage): Promise<boolean> {
-  const at = tx.now.getTime();
-  const row = { id: `o_${randomId(12)}`, merchantId: message.merchantId, kind: message.kind, dedupeKey: message.dedupeKey, payload: canonicalJson(message.payload), at };
-  return (await insertOne.executeWrite(tx.db, row)) === 1;
+  return (await insertOne.executeWrite(tx.db, outboxRow(message, tx.now.getTime()))) === 1;
 }
-
-// A paid order past its month's budget queues an alert (almost always a replay of the month's key):
-// one row, so one prepared statement rather than a multi-row insert built afresh.
-const insertOne = prepareQuery((db, row: { id: string; merchantId: string; kind: string; dedupeKey: string; payload: string; at: number }) =>
-  db
-    .insertInto('outbox')
-    .values({
-      id: row.id,
-      merchant_id: row.merchantId,
-      kind: row.kind,
-      dedupe_key: row.dedupeKey,
-      payload: row.payload,
-      created_at: row.at,
-      next_attempt_at: row.at,
-      attempts: 0,
-      delivered_at: null,
-      last_error: null,
-    })
-    .onConflict((conflict) => conflict.columns(['merchant_id', 'dedupe_key']).doNothing()),
-);
 
 /** Queues messages in chunked inserts, ignoring keys already queued; returns how many were new. */
 export async function enqueueMany(tx: WriteContext, messages: readonly OutboxMessage[]): Promise<number> {
   const at = tx.now.getTime();
   let inserted = 0;
   for (let start = 0; start < messages.length; start += ROWS_PER_INSERT) {
-    const rows = messages.slice(start, start + ROWS_PER_INSERT).map((message) => ({
-      id: `o_${randomId(12)}`,
-      merchant_id: message.merchantId,
-      kind: message.kind,
-      dedupe_key: message.dedupeKey,
-      payload: canonicalJson(message.payload),
-      created_at: at,
-      next_attempt_at: at,
-      attempts: 0,
-      delivered_at: null,
-      last_error: null,
-    }));
+    const rows = messages.slice(start, start + ROWS_PER_INSERT).map((message) => outboxRow(message, at));
     const result = await tx.db
       .insertInto('outbox')
       .values(rows)
@@ -81,6 +48,42 @@ export async function enqueueMany(tx: WriteContext, messages: readonly OutboxMes
   }
   return inserted;
 }
+
+/** A new message's row: due at once, never attempted. */
+function outboxRow(message: OutboxMessage, at: number): Insertable<OutboxTable> {
+  return {
+    id: `o_${randomId(12)}`,
+    merchant_id: message.merchantId,
+    kind: message.kind,
+    dedupe_key: message.dedupeKey,
+    payload: canonicalJson(message.payload),
+    created_at: at,
+    next_attempt_at: at,
+    attempts: 0,
+    delivered_at: null,
+    last_error: null,
+  };
+}
+
+// A paid order past its month's budget queues an alert (almost always a replay of the month's key):
+// one row, so one prepared statement rather than a multi-row insert built afresh per call.
+const insertOne = prepareQuery((db, row: Insertable<OutboxTable>) =>
+  db
+    .insertInto('outbox')
+    .values({
+      id: row.id,
+      merchant_id: row.merchant_id,
+      kind: row.kind,
+      dedupe_key: row.dedupe_key,
+      payload: row.payload,
+      created_at: row.created_at,
+      next_attempt_at: row.next_attempt_at,
+      attempts: row.attempts,
+      delivered_at: row.delivered_at,
+      last_error: row.last_error,
+    })
+    .onConflict((conflict) => conflict.columns(['merchant_id', 'dedupe_key']).doNothing()),
+);
 
 export interface ClaimedMessage extends OutboxMessage {
   id: string;

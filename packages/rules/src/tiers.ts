@@ -1,4 +1,5 @@
 import { type Minor, minor } from './arithmetic';
+import { memoised } from './memo';
 import type { Program, Tier } from './program';
 import { assert } from './result';
 import { type LocalDate, addDays, addMonths, localDate, startOfLocalDay } from './time';
@@ -63,19 +64,9 @@ export function tierWindowExit(program: Program, at: Date): Date {
  * spends, and the shopper's next order over most of them again. Each is computed once per process
  * (a `TZDate` costs tens of µs) and kept as epoch ms, so no caller ever shares a `Date`.
  */
-const MEMO_LIMIT = 100_000;
 const windowOpensMemo = new Map<string, number>();
 const reviewAtMemo = new Map<string, number>();
 const windowExitMemo = new Map<string, number>();
-
-function memoised(memo: Map<string, number>, key: string, compute: () => number): number {
-  const known = memo.get(key);
-  if (known !== undefined) return known;
-  const value = compute();
-  if (memo.size >= MEMO_LIMIT) memo.clear();
-  memo.set(key, value);
-  return value;
-}
 
 /** The instant a local day starts (time.ts remembers it per zone and day). */
 function dayStart(date: LocalDate, timeZone: string): number {

@@ -1,4 +1,5 @@
 import { TZDate } from '@date-fns/tz';
+import { memoised } from './memo';
 import { assert } from './result';
 
 /**
@@ -27,12 +28,10 @@ export function isLocalDate(value: string): value is LocalDate {
  * through `Intl`, tens of µs under load), and the ledger asks the same few over and over: every order
  * of a day falls on that day, and its pending and expiry days start at the same instants as the
  * previous order's. Both conversions below are pure functions of their arguments, so each is
- * remembered — as epoch ms, never as a shared `Date` — at most `ZONE_MEMO_LIMIT` entries before the
- * memo starts over.
+ * remembered, as epoch ms — never as a shared `Date`.
  */
-const ZONE_MEMO_LIMIT = 100_000;
 const dayStartMemo = new Map<string, number>();
-/** Per zone, the last local day resolved and the instants it spans, `[start, end)`. */
+/** Per zone, the last local day resolved and the instants it spans, `[start, end)`: one entry per zone in use. */
 const lastDayMemo = new Map<string, { day: LocalDate; start: number; end: number }>();
 
 /** The local calendar day of an instant in a zone. */
@@ -47,10 +46,7 @@ export function localDate(at: Date, timeZone: string): LocalDate {
   if (!LOCAL_DATE_SHAPE.test(day)) return day;
   const start = localDayStartMs(day, timeZone);
   const end = localDayStartMs(addDays(day, 1), timeZone);
-  if (ms >= start && ms < end) {
-    if (lastDayMemo.size >= ZONE_MEMO_LIMIT) lastDayMemo.clear();
-    lastDayMemo.set(timeZone, { day, start, end });
-  }
+  if (ms >= start && ms < end) lastDayMemo.set(timeZone, { day, start, end });
   return day;
 }
 
@@ -76,14 +72,10 @@ export function startOfLocalDay(date: LocalDate, timeZone: string): Date {
 }
 
 function localDayStartMs(date: LocalDate, timeZone: string): number {
-  const key = `${timeZone}|${date}`;
-  const known = dayStartMemo.get(key);
-  if (known !== undefined) return known;
-  const [year, month, day] = splitLocalDate(date);
-  const start = new TZDate(year, month - 1, day, timeZone).getTime();
-  if (dayStartMemo.size >= ZONE_MEMO_LIMIT) dayStartMemo.clear();
-  dayStartMemo.set(key, start);
-  return start;
+  return memoised(dayStartMemo, `${timeZone}|${date}`, () => {
+    const [year, month, day] = splitLocalDate(date);
+    return new TZDate(year, month - 1, day, timeZone).getTime();
+  });
 }
 
 /**
