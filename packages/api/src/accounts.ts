@@ -226,15 +226,16 @@ export async function createLot(tx: WriteContext, lot: NewLot): Promise<string> 
   return id;
 }
 
-// Every spend reads these: prepared once. The lot conditions are literals, not bound values: SQLite
-// uses the partial index lots_shopper_open_idx (`where remaining > 0`) for a bound `remaining > ?`
-// only by re-preparing the statement on every run (checkout.ts's quote read does the same).
-const readSpendableLots = prepareQuery((db, key: { merchantId: string; shopperId: string }) =>
+// Every spend reads these: prepared once. By lots_shopper_expiry_idx: the lots not yet past expiry
+// (the rules' `isLotSpendable` boundary), so the shopper's expired lots are never stepped over; on
+// SQLite two ranges of the index (MULTI-INDEX OR), never-expiring lots and the rest.
+const readSpendableLots = prepareQuery((db, key: { merchantId: string; shopperId: string; now: number }) =>
   db
     .selectFrom('lots')
     .select(['id', 'remaining', 'held', 'expires_at', 'earned_at'])
     .where('merchant_id', '=', key.merchantId)
     .where('shopper_id', '=', key.shopperId)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', key.now)]))
     .where(sql<boolean>`${sql.ref('status')} = 'available' and ${sql.ref('remaining')} > 0`),
 );
 
@@ -249,10 +250,13 @@ export async function lockShoppers(tx: WriteContext, merchantId: string, shopper
     .execute();
 }
 
-/** The shopper's available lots with unreserved points, as the rules see them (`remaining` = unheld part). */
-export async function spendableLots(tx: Pick<WriteContext, 'db'>, merchantId: string, shopperId: string): Promise<Lot[]> {
+/**
+ * The shopper's available lots with unreserved points not yet past their expiry at `now`, as the
+ * rules see them (`remaining` = unheld part).
+ */
+export async function spendableLots(tx: Pick<WriteContext, 'db'>, merchantId: string, shopperId: string, now: Date): Promise<Lot[]> {
   const lots: Lot[] = [];
-  for (const row of await readSpendableLots.execute(tx.db, { merchantId, shopperId })) {
+  for (const row of await readSpendableLots.execute(tx.db, { merchantId, shopperId, now: now.getTime() })) {
     const lot = spendableLot(row);
     if (lot !== null) lots.push(lot);
   }
@@ -276,7 +280,7 @@ export function spendableLot(row: { id: string; remaining: number; held: number;
  * already past their expiry that the sweep has not reached yet. Refuses with INSUFFICIENT_POINTS.
  */
 export async function allocateSpendable(tx: WriteContext, merchantId: string, shopperId: string, points: number, param = 'points'): Promise<LotPortion[]> {
-  const allocation = allocateLots(await spendableLots(tx, merchantId, shopperId), points, tx.now);
+  const allocation = allocateLots(await spendableLots(tx, merchantId, shopperId, tx.now), points, tx.now);
   if (!allocation.ok) throw new JifenError(allocation.error.code, { available: allocation.error.available, requested: allocation.error.requested }, param);
   return allocation.value;
 }

@@ -1,5 +1,5 @@
 import { type Compilable, CompiledQuery, type Kysely, sql } from 'kysely';
-import { beforeAll, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import type { Database, JifenDialect } from '../src';
 import { describeEachDialect, useTestDb } from '../src/testing';
 import { aLot } from './builders';
@@ -36,14 +36,25 @@ function hotQueries(db: Kysely<Database>): Array<[index: string, query: Compilab
       db.selectFrom('lots').select('id').where('merchant_id', '=', 'm').where('expires_at', '<=', now).where('remaining', '>', sql.lit(0)),
     ],
     [
-      'lots_shopper_open_idx',
+      'lots_shopper_expiry_idx',
       db
         .selectFrom('lots')
         .selectAll()
         .where('merchant_id', '=', 'm')
         .where('shopper_id', '=', 's')
-        .where('remaining', '>', sql.lit(0))
-        .orderBy('expires_at'),
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+        .where('remaining', '>', sql.lit(0)),
+    ],
+    [
+      'lots_shopper_expiry_idx',
+      db
+        .selectFrom('lots')
+        .select(['remaining', 'expires_at'])
+        .where('merchant_id', '=', 'm')
+        .where('shopper_id', '=', 's')
+        .where('expires_at', '>', now)
+        .orderBy('expires_at')
+        .limit(500),
     ],
     [
       'lots_pending_idx',
@@ -143,5 +154,32 @@ describeEachDialect('hot queries use their indexes', (dialect) => {
     for (const [index, text] of plans) {
       expect(text, `${index} unused:\n${text}`).toContain(index);
     }
+  });
+});
+
+describe('the expiry sweep writes no page of a shopper-keyed lots index (SQLite)', () => {
+  const testDb = useTestDb('sqlite');
+
+  /** Root pages of the indexes a statement's bytecode opens for writing. */
+  async function indexesWritten(db: Kysely<Database>, statement: string): Promise<string[]> {
+    const { rows: indexes } = await sql<{ name: string; rootpage: number }>`select name, rootpage from sqlite_master where type = 'index' and tbl_name = 'lots'`.execute(db);
+    const { rows: program } = await db.executeQuery<{ opcode: string; p2: number }>(CompiledQuery.raw(`explain ${statement}`));
+    const opened = new Set(program.filter((step) => step.opcode === 'OpenWrite').map((step) => step.p2));
+    return indexes.filter((index) => opened.has(index.rootpage)).map((index) => index.name);
+  }
+
+  test('the sweep’s update (sweep.ts) maintains the due index only, never lots_shopper_expiry_idx', async () => {
+    const written = await indexesWritten(
+      testDb().db,
+      `update lots set remaining = held, status = case when held = 0 then 'expired' else status end where rowid in (1, 2, 3)`,
+    );
+    // The due index is partial on `remaining > 0`: the update must take the lot out of it.
+    expect(written).toContain('lots_expiry_due_idx');
+    expect(written).not.toContain('lots_shopper_expiry_idx');
+  });
+
+  test('a spend’s update (accounts.ts takeFromLot) does not write it either', async () => {
+    const written = await indexesWritten(testDb().db, `update lots set remaining = remaining - 5 where id = 'l' and merchant_id = 'm'`);
+    expect(written).not.toContain('lots_shopper_expiry_idx');
   });
 });

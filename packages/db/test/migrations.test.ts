@@ -13,7 +13,7 @@ const TABLES: TableName[] = [
 
 const INDEXES = [
   'api_keys_key_hash_key', 'journal_shopper_idx', 'shoppers_capout_trigger_idx', 'orders_shopper_idx',
-  'order_events_waiting_idx', 'lots_expiry_due_idx', 'lots_shopper_open_idx', 'lots_pending_idx', 'lots_source_idx',
+  'order_events_waiting_idx', 'lots_expiry_due_idx', 'lots_shopper_expiry_idx', 'lots_pending_idx', 'lots_source_idx',
   'holds_checkout_key', 'holds_expiry_idx', 'coupons_idempotency_key', 'coupons_shopper_template_idx',
   'outbox_dedupe_key', 'outbox_due_idx',
 ];
@@ -53,6 +53,18 @@ describeEachDialect('migrations', (dialect) => {
   test('every index of the contract exists under its documented name', async () => {
     testDb = await createTestDb(dialect);
     expect(await indexNames(testDb.db, dialect)).toEqual(expect.arrayContaining(INDEXES));
+  });
+
+  test('0003 replaces the partial open-lots index by one the expiry sweep never writes, and its down restores it', async () => {
+    testDb = await createTestDb(dialect, { migrate: false });
+    await migrateToLatest(testDb.db);
+    const names = await indexNames(testDb.db, dialect);
+    expect(names).toContain('lots_shopper_expiry_idx');
+    expect(names).not.toContain('lots_shopper_open_idx');
+    await migrations['0003-lots-shopper-expiry']!.down!(testDb.db);
+    const restored = await indexNames(testDb.db, dialect);
+    expect(restored).toContain('lots_shopper_open_idx');
+    expect(restored).not.toContain('lots_shopper_expiry_idx');
   });
 
   test('a failing migration throws an error naming the migration, with the driver error as cause', async () => {
