@@ -81,7 +81,7 @@ export interface CheckoutQuote {
 
 /** The quote a checkout widget shows; reads only. */
 export async function quoteCheckout(db: Kysely<Database>, input: CheckoutQuoteInput, now: Date): Promise<CheckoutQuote> {
-  const state = await readQuoteState(db, input.merchantId, input.shopperId, now);
+  const state = await readQuoteState(db, input.merchantId, input.shopperId);
   const program = await programAtVersion(db, state.program);
   const coupon =
     input.couponCode === undefined
@@ -130,11 +130,10 @@ export async function quoteCheckout(db: Kysely<Database>, input: CheckoutQuoteIn
  * merchant's current program version (and when it was created), its pool, and the shopper's
  * spendable lots — one row per lot, or one row with null lot columns when there is none. The
  * program itself is immutable per version and comes from `programAtVersion`'s cache. The lots come
- * by `lots_shopper_expiry_idx`, only those not yet past their expiry at `now`. The same lots as
- * `accounts.spendableLots` (both map rows with `accounts.spendableLot`); `checkout-quote.test.ts`
- * checks the two agree.
+ * by `lots_shopper_expiry_idx`: the same lots as `accounts.spendableLots` (both map rows with
+ * `accounts.spendableLot`); `checkout-quote.test.ts` checks the two agree.
  */
-const readQuoteRows = prepareQuery((db, key: { merchantId: string; shopperId: string; now: number }) =>
+const readQuoteRows = prepareQuery((db, key: { merchantId: string; shopperId: string }) =>
   db
     .selectFrom('merchants')
     .leftJoin('program_versions', (join) => join.onRef('program_versions.merchant_id', '=', 'merchants.id').onRef('program_versions.version', '=', 'merchants.program_version'))
@@ -143,7 +142,6 @@ const readQuoteRows = prepareQuery((db, key: { merchantId: string; shopperId: st
       join
         .onRef('lots.merchant_id', '=', 'merchants.id')
         .on('lots.shopper_id', '=', key.shopperId)
-        .on((eb) => eb.or([eb('lots.expires_at', 'is', null), eb('lots.expires_at', '>', key.now)]))
         .on(sql<boolean>`${sql.ref('lots.status')} = 'available' and ${sql.ref('lots.remaining')} > 0`),
     )
     .select([
@@ -167,8 +165,8 @@ interface QuoteState {
   lots: Lot[];
 }
 
-async function readQuoteState(db: Kysely<Database>, merchantId: string, shopperId: string, now: Date): Promise<QuoteState> {
-  const rows = await readQuoteRows.execute(db, { merchantId, shopperId, now: now.getTime() });
+async function readQuoteState(db: Kysely<Database>, merchantId: string, shopperId: string): Promise<QuoteState> {
+  const rows = await readQuoteRows.execute(db, { merchantId, shopperId });
   const first = rows[0];
   if (first === undefined) throw new JifenError('NOT_FOUND', { what: 'merchant' }, 'merchantId');
   const lots: Lot[] = [];
@@ -198,7 +196,7 @@ export async function redemptionQuoteFor(
 ): Promise<RedemptionPricing> {
   const pool = await readPool(db, input.merchantId);
   // Lots past their expiry but not yet swept are not spendable (rules `isLotSpendable`).
-  const availablePoints = spendablePoints(await spendableLots({ db }, input.merchantId, input.shopperId, input.now), input.now);
+  const availablePoints = spendablePoints(await spendableLots({ db }, input.merchantId, input.shopperId), input.now);
   return priceRedemption({
     program: input.program,
     pool,

@@ -145,7 +145,7 @@ export async function catalog(db: Kysely<Database>, input: { merchantId: string;
     .groupBy('template_id')
     .execute();
   const shopperCounts = new Map(counts.map((row) => [row.template_id, Number(row.count)]));
-  const availablePoints = spendablePoints(await spendableLots({ db }, input.merchantId, input.shopperId, now), now);
+  const availablePoints = spendablePoints(await spendableLots({ db }, input.merchantId, input.shopperId), now);
   return rows.map((row) => {
     const template = parseStoredTemplate(row);
     const shopperIssued = shopperCounts.get(row.template_id) ?? 0;
@@ -236,7 +236,7 @@ export async function exchangeCoupon(ledger: Ledger, input: ExchangeInput): Prom
       .where('source', '=', 'exchange')
       .where('status', '!=', 'cancelled')
       .executeTakeFirstOrThrow();
-    const availablePoints = spendablePoints(await spendableLots(tx, input.merchantId, input.shopperId, tx.now), tx.now);
+    const availablePoints = spendablePoints(await spendableLots(tx, input.merchantId, input.shopperId), tx.now);
     const check = exchangeEligibility({
       template,
       now: tx.now,

@@ -830,7 +830,7 @@ async function planTakeBack(tx: WriteContext, order: OrderRecord, refundAmount: 
   const ownLots = await orderLots(tx, order);
   const ownIds = new Set(ownLots.map((lot) => lot.id));
   const ownTakeable = ownLots.reduce((sum, lot) => sum + takeablePoints(lot, tx.now), 0);
-  const others = (await spendableLots(tx, order.merchantId, order.shopperId, tx.now)).filter((lot) => !ownIds.has(lot.id));
+  const others = (await spendableLots(tx, order.merchantId, order.shopperId)).filter((lot) => !ownIds.has(lot.id));
   const spendable = ownTakeable + spendablePoints(others, tx.now);
   let taken: Clawback;
   if (program.valuation.kind === 'pool') {

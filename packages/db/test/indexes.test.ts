@@ -42,7 +42,7 @@ function hotQueries(db: Kysely<Database>): Array<[index: string, query: Compilab
         .selectAll()
         .where('merchant_id', '=', 'm')
         .where('shopper_id', '=', 's')
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+        .where('status', '=', sql.lit('available'))
         .where('remaining', '>', sql.lit(0)),
     ],
     [
