@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { JifenError, Ledger, createMerchant, getMerchant, runSweep, simulateOrders, verifyMerchant } from '@jifen/api';
-import { type JifenDb, createDb, migrateToLatest, parseDatabaseUrl } from '@jifen/db';
+import { type CreateDbOptions, type JifenDb, createDb, migrateToLatest, parseDatabaseUrl } from '@jifen/db';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { Env } from './env';
 import { buildFrontends, missingFrontends } from './cli/frontend-build';
@@ -89,10 +89,17 @@ function saveCredentials(path: string, credentials: object): void {
   writeFileSync(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
 }
 
+/** How the commands that do not migrate open the database. */
+function databaseOptions(env: Env): CreateDbOptions {
+  return { url: env.DATABASE_URL, synchronous: env.SQLITE_SYNCHRONOUS, preparedStatements: env.PG_PREPARED_STATEMENTS };
+}
+
 async function withLedger<T>(env: Env, options: { migrate: boolean }, work: (ledger: Ledger) => Promise<T>): Promise<T> {
   let store: JifenDb;
   try {
-    store = options.migrate ? await openDatabase(env.DATABASE_URL, { sqliteSynchronous: env.SQLITE_SYNCHRONOUS }) : createDb({ url: env.DATABASE_URL, synchronous: env.SQLITE_SYNCHRONOUS });
+    store = options.migrate
+      ? await openDatabase(env.DATABASE_URL, { sqliteSynchronous: env.SQLITE_SYNCHRONOUS, pgPreparedStatements: env.PG_PREPARED_STATEMENTS })
+      : createDb(databaseOptions(env));
   } catch (error) {
     throw new UsageError(`cannot open the database (${redactUrl(env.DATABASE_URL)}): ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -167,6 +174,7 @@ async function startServing(env: Env, overrides: { port?: number; host?: string 
     host: overrides.host ?? env.HOST,
     logger: createLogger(env.LOG_LEVEL),
     sqliteSynchronous: env.SQLITE_SYNCHRONOUS,
+    pgPreparedStatements: env.PG_PREPARED_STATEMENTS,
     groupCommit: env.GROUP_COMMIT,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     shopperRate: { ratePerSecond: env.SHOPPER_RATE_PER_SECOND, burst: env.SHOPPER_RATE_BURST },
@@ -256,7 +264,7 @@ export function buildProgram(cli: CliOptions = {}): { program: Command; exitCode
       const env = await readEnv();
       let store: JifenDb;
       try {
-        store = createDb({ url: env.DATABASE_URL, synchronous: env.SQLITE_SYNCHRONOUS });
+        store = createDb(databaseOptions(env));
       } catch (error) {
         throw new UsageError(`cannot open the database: ${error instanceof Error ? error.message : String(error)}`);
       }

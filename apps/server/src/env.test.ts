@@ -4,7 +4,7 @@ import { parseEnv } from './env';
 describe('the environment', () => {
   it('defaults to SQLite at ./data/jifen.db on port 8787, loopback only', () => {
     const env = parseEnv({});
-    expect(env).toMatchObject({ DATABASE_URL: './data/jifen.db', PORT: 8787, HOST: '127.0.0.1', LOG_LEVEL: 'info', BODY_LIMIT_BYTES: 65_536, GROUP_COMMIT: true });
+    expect(env).toMatchObject({ DATABASE_URL: './data/jifen.db', PORT: 8787, HOST: '127.0.0.1', LOG_LEVEL: 'info', BODY_LIMIT_BYTES: 65_536, GROUP_COMMIT: true, PG_PREPARED_STATEMENTS: true });
     expect(Object.isFrozen(env)).toBe(true);
   });
 
@@ -13,8 +13,8 @@ describe('the environment', () => {
   });
 
   it('reads numbers, flags and origin lists', () => {
-    const env = parseEnv({ PORT: '9000', GROUP_COMMIT: 'false', CONSOLE_ORIGINS: 'https://console.example, http://localhost:5174' });
-    expect(env).toMatchObject({ PORT: 9000, GROUP_COMMIT: false, CONSOLE_ORIGINS: ['https://console.example', 'http://localhost:5174'] });
+    const env = parseEnv({ PORT: '9000', GROUP_COMMIT: 'false', PG_PREPARED_STATEMENTS: '0', CONSOLE_ORIGINS: 'https://console.example, http://localhost:5174' });
+    expect(env).toMatchObject({ PORT: 9000, GROUP_COMMIT: false, PG_PREPARED_STATEMENTS: false, CONSOLE_ORIGINS: ['https://console.example', 'http://localhost:5174'] });
   });
 
   it('names every bad variable at once', () => {

@@ -35,6 +35,8 @@ const envSchema = z.object({
   JOB_INTERVAL_SECONDS: integer(0, 86_400).default(60),
   SHUTDOWN_TIMEOUT_SECONDS: integer(1, 3600).default(10),
   SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
+  /** Postgres: prepared queries as named server-side statements; false behind a pooler that cannot keep them. */
+  PG_PREPARED_STATEMENTS: flag.default(true),
   /** SQLite: writes that arrive together share one commit (fewer fsyncs, same durability). */
   GROUP_COMMIT: flag.default(true),
   /** Origins (the merchant console) allowed to call merchant procedures from a browser. */

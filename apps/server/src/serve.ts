@@ -19,6 +19,8 @@ export interface ServeOptions {
   host: string;
   logger: Logger;
   sqliteSynchronous?: SqliteSynchronous;
+  /** Postgres: prepared queries as named server-side statements (default true; `PG_PREPARED_STATEMENTS`). */
+  pgPreparedStatements?: boolean;
   groupCommit?: boolean;
   bodyLimitBytes?: number;
   shopperRate?: { ratePerSecond: number; burst: number } | null;
@@ -39,8 +41,15 @@ export interface Serving {
   stop(): Promise<void>;
 }
 
-export async function openDatabase(databaseUrl: string, options: { sqliteSynchronous?: SqliteSynchronous } = {}): Promise<JifenDb> {
-  const store = createDb({ url: databaseUrl, ...(options.sqliteSynchronous === undefined ? {} : { synchronous: options.sqliteSynchronous }) });
+export async function openDatabase(
+  databaseUrl: string,
+  options: { sqliteSynchronous?: SqliteSynchronous; pgPreparedStatements?: boolean } = {},
+): Promise<JifenDb> {
+  const store = createDb({
+    url: databaseUrl,
+    ...(options.sqliteSynchronous === undefined ? {} : { synchronous: options.sqliteSynchronous }),
+    ...(options.pgPreparedStatements === undefined ? {} : { preparedStatements: options.pgPreparedStatements }),
+  });
   try {
     await migrateToLatest(store.db);
   } catch (error) {

@@ -1,4 +1,4 @@
-import { type LotRow, type LotSource, type LotStatus, type PreparedQuery, type ShopperRow, prepareLockingRead, prepareQuery } from '@jifen/db';
+import { type LotRow, type LotSource, type LotStatus, type PreparedQuery, SHOPPER_COLUMNS, type ShopperRow, prepareLockingRead, prepareQuery } from '@jifen/db';
 import { type Lot, type LotPortion, allocateLots, pointUnits } from '@jifen/rules';
 import { sql } from 'kysely';
 import { randomId } from './canonical';
@@ -40,7 +40,7 @@ export interface ShopperAccount {
 }
 
 const readShopper = prepareLockingRead((db, key: { merchantId: string; shopperId: string }) =>
-  db.selectFrom('shoppers').selectAll().where('merchant_id', '=', key.merchantId).where('shopper_id', '=', key.shopperId),
+  db.selectFrom('shoppers').select(SHOPPER_COLUMNS).where('merchant_id', '=', key.merchantId).where('shopper_id', '=', key.shopperId),
 );
 
 const insertShopper = prepareQuery((db, shopper: { merchantId: string; shopperId: string; at: number; tierId: string }) =>

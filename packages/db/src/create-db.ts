@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import { Pool } from 'pg';
 import { parseDatabaseUrl } from './database-url';
+import { namingPool } from './pg-statements';
 import { exactIntegerTypes } from './postgres-types';
 import type { Database } from './schema';
 import { ImmediateSqliteDialect, type SqliteSynchronous, openSqlite } from './sqlite-dialect';
@@ -31,6 +32,12 @@ export interface CreateDbOptions {
    * uncaught error and end the process.
    */
   onIdleConnectionError?: (error: Error) => void;
+  /**
+   * Postgres only. Run prepared queries as named server-side statements (pg-statements.ts); default
+   * true. Turn off behind a pooler that cannot keep a connection's statements (PgBouncer in
+   * transaction mode without `max_prepared_statements`).
+   */
+  preparedStatements?: boolean;
 }
 
 export const BUSY_TIMEOUT_MS_MIN = 5_000;
@@ -48,7 +55,7 @@ export function createDb(options: CreateDbOptions): JifenDb {
       types: exactIntegerTypes(),
     });
     pool.on('error', options.onIdleConnectionError ?? warnIdleConnectionError);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: options.preparedStatements === false ? pool : namingPool(pool) }) });
     return { db, dialect: 'postgres', close: once(() => db.destroy()) };
   }
 

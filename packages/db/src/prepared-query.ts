@@ -1,5 +1,6 @@
 import { type Compilable, CompiledQuery, type Insertable, type Kysely, PostgresAdapter, type QueryResult, type RawBuilder, type SelectQueryBuilder } from 'kysely';
 import type { Database } from './schema';
+import { nameStatement } from './pg-statements';
 import { readDirectly } from './sqlite-dialect';
 
 /**
@@ -69,6 +70,7 @@ function prepared<Params extends Record<string, unknown>, Row>(build: (db: Kysel
     if (found === undefined) {
       const placeholders = new Proxy({} as Params, { get: (_target, name) => (typeof name === 'string' ? `${MARK}${name}` : undefined) });
       found = compileWithPlaceholders(build(db, placeholders));
+      if (db.getExecutor().adapter instanceof PostgresAdapter) nameStatement(found.sql);
       byAdapter.set(adapter, found);
     }
     return found;
@@ -157,6 +159,7 @@ function insertShape<Table extends keyof Database & string>(db: Kysely<Database>
       return Number(rowIndex);
     });
     shape = { sql, cells };
+    if (db.getExecutor().adapter instanceof PostgresAdapter) nameStatement(sql);
     shapes.set(key, shape);
   }
   return shape;

@@ -101,6 +101,40 @@ export interface ShoppersTable {
   flagged: Flag;
 }
 
+/**
+ * Every column of `shoppers` by name, for reads of the whole row. A prepared query names its columns
+ * rather than `select *`: Postgres keeps a named statement's result columns, and a column added by
+ * a migration while a server runs would fail its next run (pg-statements.ts). The type refuses a
+ * list that leaves a column out.
+ */
+export const SHOPPER_COLUMNS = allColumns<ShoppersTable>()([
+  'merchant_id',
+  'shopper_id',
+  'created_at',
+  'is_vip',
+  'referred_by',
+  'referral_rewarded',
+  'first_paid_at',
+  'available',
+  'pending',
+  'held',
+  'debt',
+  'tier_id',
+  'tier_confirmed_at',
+  'checkin_date',
+  'checkin_streak',
+  'capout_basis',
+  'capout_trigger',
+  'completed_referrals',
+  'flagged',
+]);
+
+function allColumns<Table>() {
+  return <const Columns extends ReadonlyArray<keyof Table & string>>(
+    columns: Columns & (Exclude<keyof Table, Columns[number]> extends never ? unknown : { missing: Exclude<keyof Table, Columns[number]> }),
+  ): Columns => columns;
+}
+
 export interface OrdersTable {
   merchant_id: string;
   order_id: string;

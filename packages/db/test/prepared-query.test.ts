@@ -1,7 +1,9 @@
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { expect, test } from 'vitest';
-import { insertMany, prepareLockingRead, prepareQuery } from '../src';
-import { describeEachDialect, useTestDb } from '../src/testing';
+import { createDb, insertMany, prepareLockingRead, prepareQuery } from '../src';
+import { statementName } from '../src/pg-statements';
+import type { Database } from '../src/schema';
+import { describeEachDialect, describePostgres, useTestDb } from '../src/testing';
 import { aLot, aMerchant } from './builders';
 
 const merchantsNamed = prepareQuery((db, key: { prefix: string; limit: number }) =>
@@ -108,5 +110,67 @@ describeEachDialect('prepared reads on the root instance, while a transaction is
     );
     expect(await renameReturning.execute(db, { id: 'pq_ret_1', name: 'after' })).toEqual([{ id: 'pq_ret_1', name: 'after' }]);
     expect(await merchantsNamed.executeTakeFirst(db, { prefix: 'pq_ret_1', limit: 1 })).toEqual({ id: 'pq_ret_1', name: 'after' });
+  });
+});
+
+describePostgres('prepared queries as named statements', () => {
+  const testDb = useTestDb('postgres');
+
+  const merchantById = prepareQuery((db, key: { id: string }) => db.selectFrom('merchants').select(['id', 'name']).where('id', '=', key.id));
+  const wholeMerchant = prepareQuery((db, key: { id: string }) => db.selectFrom('merchants').selectAll().where('id', '=', key.id));
+
+  /** The statements this connection has prepared, by name. */
+  const preparedOn = async (db: Kysely<Database>) =>
+    new Map((await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements`.execute(db)).rows.map((row) => [row.name, row.statement]));
+
+  test('runs as one named statement per connection, parsed once and run with each call’s values', async () => {
+    const { db } = testDb();
+    await db.insertInto('merchants').values([aMerchant({ id: 'pn_1', name: 'One' }), aMerchant({ id: 'pn_2', name: 'Two' })]).execute();
+    const [statements, answers] = await db.connection().execute(async (connection) => {
+      const found = [await merchantById.executeTakeFirst(connection, { id: 'pn_1' }), await merchantById.executeTakeFirst(connection, { id: 'pn_2' })];
+      return [await preparedOn(connection), found] as const;
+    });
+    expect(answers).toEqual([
+      { id: 'pn_1', name: 'One' },
+      { id: 'pn_2', name: 'Two' },
+    ]);
+    const named = [...statements].filter(([, text]) => text.includes('from "merchants"') && text.includes('"id" = $1'));
+    expect(named).toHaveLength(1);
+    const [name, text] = named[0]!;
+    expect(name).toMatch(/^jifen_\d+$/);
+    expect(statementName(text)).toBe(name);
+  });
+
+  test('with preparedStatements: false nothing is prepared on the server, and the answers are the same', async () => {
+    const store = createDb({ url: testDb().url, preparedStatements: false, maxConnections: 1 });
+    try {
+      await store.db.insertInto('merchants').values(aMerchant({ id: 'pn_off', name: 'Off' })).execute();
+      const [statements, answer] = await store.db.connection().execute(async (connection) => {
+        const found = await merchantById.executeTakeFirst(connection, { id: 'pn_off' });
+        return [await preparedOn(connection), found] as const;
+      });
+      expect(answer).toEqual({ id: 'pn_off', name: 'Off' });
+      expect(statements.size).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a select of * is not named, so a column a migration adds does not break a running server', async () => {
+    const { db } = testDb();
+    await db.insertInto('merchants').values(aMerchant({ id: 'pn_star', name: 'Star' })).execute();
+    await db.connection().execute(async (connection) => {
+      expect(await wholeMerchant.executeTakeFirst(connection, { id: 'pn_star' })).toMatchObject({ id: 'pn_star', name: 'Star' });
+      expect([...(await preparedOn(connection)).values()].filter((text) => text.includes('select *'))).toEqual([]);
+      // The same text named, as a control: Postgres refuses it once the table has a new column.
+      await sql`prepare pn_control as select * from merchants where id = $1`.execute(connection);
+      try {
+        await sql`alter table merchants add column pn_added integer`.execute(connection);
+        expect(await wholeMerchant.executeTakeFirst(connection, { id: 'pn_star' })).toMatchObject({ id: 'pn_star', pn_added: null });
+        await expect(sql`execute pn_control('pn_star')`.execute(connection)).rejects.toThrow('cached plan must not change result type');
+      } finally {
+        await sql`deallocate pn_control`.execute(connection);
+      }
+    });
   });
 });

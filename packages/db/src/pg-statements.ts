@@ -1,0 +1,67 @@
+import type { PostgresPool, PostgresPoolClient } from 'kysely';
+import type { Pool, PoolClient } from 'pg';
+
+/**
+ * Server-side prepared statements on Postgres for the queries jifen prepares (prepared-query.ts).
+ *
+ * Kysely's Postgres driver sends every statement unnamed, so the server parses, analyses and plans
+ * it again on each run. A prepared query's SQL text never changes, so it gets a name here; the pool
+ * below sends a named statement for it, and node-postgres parses it once per connection and from
+ * then on sends only its values. Every other statement (built afresh, migrations, `sql` templates
+ * run directly) goes as before.
+ *
+ * The names live as long as the connection. A pooler that hands one server connection to many
+ * clients by transaction (PgBouncer's transaction mode before 1.21, or without
+ * `max_prepared_statements`) cannot keep them: `createDb({ preparedStatements: false })`, or the
+ * server's `PG_PREPARED_STATEMENTS=false`, turns names off.
+ */
+
+const names = new Map<string, string>();
+
+/**
+ * A select list with `*` in it. Postgres fixes a named statement's result columns when it is
+ * parsed: after a migration adds a column to the table, the statement's next run on a connection
+ * that parsed it fails ("cached plan must not change result type"). Such a text stays unnamed;
+ * list the columns instead (schema.ts `SHOPPER_COLUMNS`).
+ */
+const SELECTS_STAR = /(?:\bselect|\breturning|,)\s*(?:"[^"]+"\.)?\*/i;
+
+/** Gives a prepared query's Postgres SQL a statement name (the same text always the same name). */
+export function nameStatement(sql: string): void {
+  if (!names.has(sql) && !SELECTS_STAR.test(sql)) names.set(sql, `jifen_${names.size + 1}`);
+}
+
+/** The name `nameStatement` gave this text, if it gave one. */
+export function statementName(sql: string): string | undefined {
+  return names.get(sql);
+}
+
+/** A pool whose clients run named statements for the texts `nameStatement` named. */
+export function namingPool(pool: Pool): PostgresPool {
+  // Kysely keeps its connection object per client, so each pooled client keeps one wrapper.
+  const wrappers = new WeakMap<PoolClient, PostgresPoolClient>();
+  return {
+    connect: async () => {
+      const client = await pool.connect();
+      let wrapper = wrappers.get(client);
+      if (wrapper === undefined) {
+        wrapper = namingClient(client);
+        wrappers.set(client, wrapper);
+      }
+      return wrapper;
+    },
+    end: () => pool.end(),
+  };
+}
+
+function namingClient(client: PoolClient): PostgresPoolClient {
+  const query = (first: unknown, parameters?: ReadonlyArray<unknown>): unknown => {
+    if (typeof first === 'string') {
+      const name = names.get(first);
+      return name === undefined ? client.query(first, parameters as unknown[]) : client.query({ name, text: first, values: parameters as unknown[] });
+    }
+    // A cursor (Kysely's streaming): as it came.
+    return client.query(first as never);
+  };
+  return { query: query as PostgresPoolClient['query'], release: () => client.release() };
+}
