@@ -67,24 +67,28 @@ const insertShopper = prepareQuery((db, shopper: { merchantId: string; shopperId
       completed_referrals: 0,
       flagged: 0,
     })
-    .onConflict((conflict) => conflict.columns(['merchant_id', 'shopper_id']).doNothing()),
+    .onConflict((conflict) => conflict.columns(['merchant_id', 'shopper_id']).doNothing())
+    .returning(SHOPPER_COLUMNS),
 );
 
 /**
  * The shopper's account, created on first sight, locked for the rest of the transaction on
  * Postgres (`FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` already serialises writers). Lock the shopper
  * before the rows you change for them, and journal last — one lock order for every service.
- * A known shopper (nearly every write) is one locking read; a new one is created first.
+ * A known shopper (nearly every write) is one locking read; a new one is that read and an insert
+ * that returns the row.
  */
 export async function lockShopper(tx: WriteContext, merchantId: string, shopperId: string, firstTierId = 'member'): Promise<ShopperAccount> {
   const key = { merchantId, shopperId };
   const known = await readShopper.executeTakeFirst(tx.db, key);
   if (known) return toShopperAccount(known);
-  // A concurrent first sight makes this insert wait for it, then do nothing: the read below locks its row.
-  await insertShopper.executeWrite(tx.db, { merchantId, shopperId, at: tx.now.getTime(), tierId: firstTierId });
-  const created = await readShopper.executeTakeFirst(tx.db, key);
-  if (!created) throw new Error('jifen invariant: a shopper exists once created');
-  return toShopperAccount(created);
+  // The row this transaction inserts is its own until it commits: no second read to lock it.
+  const created = await insertShopper.executeTakeFirst(tx.db, { merchantId, shopperId, at: tx.now.getTime(), tierId: firstTierId });
+  if (created) return toShopperAccount(created);
+  // A concurrent first sight made the insert wait for it, then do nothing: read and lock its row.
+  const raced = await readShopper.executeTakeFirst(tx.db, key);
+  if (!raced) throw new Error('jifen invariant: a shopper exists once created');
+  return toShopperAccount(raced);
 }
 
 export function toShopperAccount(row: ShopperRow): ShopperAccount {

@@ -1,8 +1,11 @@
-import { describeEachDialect } from '@jifen/db/testing';
+import { describeEachDialect, describePostgres, useTestDb } from '@jifen/db/testing';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { lockShopper } from '../src/accounts';
 import { checkIn } from '../src/behaviours';
 import { reserveHold } from '../src/holds';
 import { type JournalKind, entryHash } from '../src/journal';
+import { Ledger } from '../src/ledger';
 import { orderCompleted, orderPaid } from '../src/orders';
 import { getShopper, setVip, shopperActivity, shopperMe } from '../src/shoppers';
 import { DAY_MS, aClock, aPaidOrder, aPoolShopProgram, aShop, expectRefusal, theWorkedExampleProgram } from './support-orders';
@@ -82,3 +85,43 @@ describeEachDialect('shopper views', (dialect) => {
     });
   });
 });
+
+describePostgres('a shopper seen for the first time by two writes at once', () => {
+  const testDb = useTestDb('postgres');
+
+  it('is created once: the second write waits for the first, then locks and reads its row', async () => {
+    const { db } = testDb();
+    const ledger = new Ledger(testDb());
+    let firstCreated!: () => void;
+    const created = new Promise<void>((resolve) => (firstCreated = resolve));
+    let letFirstCommit!: () => void;
+    const commitAllowed = new Promise<void>((resolve) => (letFirstCommit = resolve));
+    const first = ledger.write(async (tx) => {
+      const account = await lockShopper(tx, 'race_shop', 'newcomer', 'gold');
+      firstCreated();
+      await commitAllowed;
+      return account;
+    });
+    await created;
+    const second = ledger.write((tx) => lockShopper(tx, 'race_shop', 'newcomer', 'silver'));
+    // The second write's insert now waits on the first's uncommitted row.
+    await waitUntil(async () => {
+      const { rows } = await sql<{ waiting: number }>`select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db);
+      return rows[0]!.waiting === 1;
+    });
+    letFirstCommit();
+    const [mine, theirs] = await Promise.all([first, second]);
+    expect(mine.tierId).toBe('gold');
+    // Its own insert did nothing: it read the first write's row, tier and all.
+    expect(theirs).toEqual(mine);
+    expect(await db.selectFrom('shoppers').select('tier_id').where('merchant_id', '=', 'race_shop').execute()).toEqual([{ tier_id: 'gold' }]);
+  });
+});
+
+async function waitUntil(condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('waitUntil: the condition never held');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
