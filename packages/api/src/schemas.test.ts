@@ -23,6 +23,18 @@ describe('input schemas', () => {
     }
   });
 
+  it('takes instants from 1970 to the end of 2999, with any offset, and refuses one centuries off naming the field', () => {
+    for (const paidAt of ['1970-01-01T00:00:00Z', '2026-11-11T20:00:00+08:00', '2999-12-31T23:59:59.999Z', '3000-01-01T07:59:59+08:00']) {
+      expect(ordersPaidInput.safeParse({ ...order, paidAt }).success).toBe(true);
+    }
+    for (const paidAt of ['0050-06-15T12:00:00Z', '1969-12-31T23:59:59.999Z', '1970-01-01T07:59:59+08:00', '3000-01-01T00:00:00Z', '9999-12-31T23:59:59Z']) {
+      expect(describeInputIssue(firstIssue(ordersPaidInput.safeParse({ ...order, paidAt })), 'en')).toEqual({
+        param: 'paidAt',
+        message: 'paidAt: must be an ISO 8601 date-time with an offset, in the years 1970 to 2999, e.g. 2026-11-11T20:00:00+08:00',
+      });
+    }
+  });
+
   it('says a missing field is required', () => {
     const { amount: _amount, ...withoutAmount } = order;
     expect(describeInputIssue(firstIssue(ordersPaidInput.safeParse(withoutAmount)), 'en')).toEqual({ param: 'amount', message: 'amount: is required' });

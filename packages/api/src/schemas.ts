@@ -56,8 +56,8 @@ export const inputMessages = {
   category: { en: 'must be a string of 1 to 64 characters without control characters', 'zh-CN': '必须是 1 到 64 个字符，且不含控制字符' },
   currency: { en: 'must be a known ISO 4217 currency code such as CNY or USD', 'zh-CN': '必须是有效的 ISO 4217 货币代码，如 CNY、USD' },
   instant: {
-    en: 'must be an ISO 8601 date-time with an offset, e.g. 2026-11-11T20:00:00+08:00',
-    'zh-CN': '必须是带时区偏移的 ISO 8601 时间，如 2026-11-11T20:00:00+08:00',
+    en: 'must be an ISO 8601 date-time with an offset, in the years 1970 to 2999, e.g. 2026-11-11T20:00:00+08:00',
+    'zh-CN': '必须是 1970 至 2999 年间、带时区偏移的 ISO 8601 时间，如 2026-11-11T20:00:00+08:00',
   },
   items: { en: `must be a list of at most ${ITEMS_MAX} order lines`, 'zh-CN': `必须是最多 ${ITEMS_MAX} 行的订单明细列表` },
   itemsTotal: { en: `the line amounts must add up to at most ${MONEY_MAX}`, 'zh-CN': `各行金额之和不能超过 ${MONEY_MAX}` },
@@ -117,7 +117,22 @@ export const currency = z
   .string(message('currency'))
   .refine((value) => /^[A-Z]{3}$/.test(value) && supportedCurrencies().has(value), message('currency'))
   .meta({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code; must be the merchant’s currency' });
-export const instant = z.iso.datetime({ offset: true, ...message('instant') });
+/**
+ * Instants a shop can mean: from 1970 to the end of 2999 (UTC). The calendar (expiry dates, local
+ * days) works in four-digit years, and JavaScript's `Date` reads a year below 100 as 19xx, so a
+ * timestamp off by centuries is refused here rather than turned into nonsense dates downstream.
+ */
+export const INSTANT_MIN = '1970-01-01T00:00:00Z';
+export const INSTANT_END = '3000-01-01T00:00:00Z';
+const INSTANT_MIN_MS = Date.parse(INSTANT_MIN);
+const INSTANT_END_MS = Date.parse(INSTANT_END);
+export const instant = z.iso
+  .datetime({ offset: true, ...message('instant') })
+  .refine((value) => {
+    const ms = Date.parse(value);
+    return ms >= INSTANT_MIN_MS && ms < INSTANT_END_MS;
+  }, message('instant'))
+  .meta({ description: `from ${INSTANT_MIN} to before ${INSTANT_END}` });
 const wholeNumber = (key: MessageKey, min: number, max: number) =>
   z
     .number(message(key))
