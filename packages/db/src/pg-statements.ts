@@ -24,7 +24,7 @@ const names = new Map<string, string>();
  * that parsed it fails ("cached plan must not change result type"). Such a text stays unnamed;
  * list the columns instead (schema.ts `SHOPPER_COLUMNS`).
  */
-const SELECTS_STAR = /(?:\bselect|\breturning|,)\s*(?:"[^"]+"\.)?\*/i;
+const SELECTS_STAR = /(?:\bselect(?:\s+distinct)?|\breturning|,)\s*(?:"[^"]+"\.)?\*/i;
 
 /** Gives a prepared query's Postgres SQL a statement name (the same text always the same name). */
 export function nameStatement(sql: string): void {
