@@ -89,7 +89,7 @@ function saveCredentials(path: string, credentials: object): void {
   writeFileSync(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
 }
 
-/** How the commands that do not migrate open the database. */
+/** How every command opens the database. */
 function databaseOptions(env: Env): CreateDbOptions {
   return { url: env.DATABASE_URL, synchronous: env.SQLITE_SYNCHRONOUS, preparedStatements: env.PG_PREPARED_STATEMENTS };
 }
@@ -97,9 +97,7 @@ function databaseOptions(env: Env): CreateDbOptions {
 async function withLedger<T>(env: Env, options: { migrate: boolean }, work: (ledger: Ledger) => Promise<T>): Promise<T> {
   let store: JifenDb;
   try {
-    store = options.migrate
-      ? await openDatabase(env.DATABASE_URL, { sqliteSynchronous: env.SQLITE_SYNCHRONOUS, pgPreparedStatements: env.PG_PREPARED_STATEMENTS })
-      : createDb(databaseOptions(env));
+    store = options.migrate ? await openDatabase(databaseOptions(env)) : createDb(databaseOptions(env));
   } catch (error) {
     throw new UsageError(`cannot open the database (${redactUrl(env.DATABASE_URL)}): ${error instanceof Error ? error.message : String(error)}`);
   }

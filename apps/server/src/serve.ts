@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { Ledger, runSweep } from '@jifen/api';
-import { type JifenDb, type SqliteSynchronous, createDb, migrateToLatest } from '@jifen/db';
+import { type CreateDbOptions, type JifenDb, type SqliteSynchronous, createDb, migrateToLatest } from '@jifen/db';
 import { type JifenServer, type RouteHandler, createServer } from './http/server';
 import { type Job, type JobRunner, startJobs } from './jobs';
 import type { Logger } from './logger';
@@ -41,15 +41,9 @@ export interface Serving {
   stop(): Promise<void>;
 }
 
-export async function openDatabase(
-  databaseUrl: string,
-  options: { sqliteSynchronous?: SqliteSynchronous; pgPreparedStatements?: boolean } = {},
-): Promise<JifenDb> {
-  const store = createDb({
-    url: databaseUrl,
-    ...(options.sqliteSynchronous === undefined ? {} : { synchronous: options.sqliteSynchronous }),
-    ...(options.pgPreparedStatements === undefined ? {} : { preparedStatements: options.pgPreparedStatements }),
-  });
+/** `createDb`, then the schema brought up to date. */
+export async function openDatabase(options: CreateDbOptions): Promise<JifenDb> {
+  const store = createDb(options);
   try {
     await migrateToLatest(store.db);
   } catch (error) {
@@ -84,7 +78,11 @@ export function ledgerJobs(ledger: Ledger, metrics: ServerMetrics): Job[] {
 
 export async function serve(options: ServeOptions): Promise<Serving> {
   const { logger } = options;
-  const store = await openDatabase(options.databaseUrl, options);
+  const store = await openDatabase({
+    url: options.databaseUrl,
+    ...(options.sqliteSynchronous === undefined ? {} : { synchronous: options.sqliteSynchronous }),
+    ...(options.pgPreparedStatements === undefined ? {} : { preparedStatements: options.pgPreparedStatements }),
+  });
   const ledger = new Ledger(store, { groupCommit: options.groupCommit ?? true });
   const metrics = new ServerMetrics();
   const server = createServer({

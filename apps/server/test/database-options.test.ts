@@ -2,7 +2,8 @@ import { prepareQuery } from '@jifen/db';
 import { describePostgres, useTestDb } from '@jifen/db/testing';
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
-import { openDatabase } from '../src/serve';
+import { createLogger } from '../src/logger';
+import { serve } from '../src/serve';
 
 const merchantName = prepareQuery((db, key: { id: string }) => db.selectFrom('merchants').select('name').where('id', '=', key.id));
 
@@ -11,15 +12,22 @@ describePostgres('PG_PREPARED_STATEMENTS, as jifen serve opens the database', ()
 
   /** How many statements the connection that ran a prepared query holds on the server. */
   async function preparedAfterOneQuery(pgPreparedStatements: boolean | undefined): Promise<number> {
-    const store = await openDatabase(testDb().url, pgPreparedStatements === undefined ? {} : { pgPreparedStatements });
+    const serving = await serve({
+      databaseUrl: testDb().url,
+      port: 0,
+      host: '127.0.0.1',
+      logger: createLogger('silent'),
+      jobIntervalMs: 0,
+      ...(pgPreparedStatements === undefined ? {} : { pgPreparedStatements }),
+    });
     try {
-      return await store.db.connection().execute(async (connection) => {
+      return await serving.ledger.db.connection().execute(async (connection) => {
         await merchantName.execute(connection, { id: 'nobody' });
         const { rows } = await sql<{ count: string }>`select count(*)::text as count from pg_prepared_statements`.execute(connection);
         return Number(rows[0]!.count);
       });
     } finally {
-      await store.close();
+      await serving.stop();
     }
   }
 

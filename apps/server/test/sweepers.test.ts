@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { EXPIRY_REMINDER_KIND, Ledger, adjustPoints, createMerchant, orderPaid, reserveHold, runSweep, verifyMerchant } from '@jifen/api';
 import { type JifenDialect, createDb } from '@jifen/db';
-import { type TestDb, createTestDb, describeEachDialect } from '@jifen/db/testing';
+import { type TestDb, createTestDb, describeEachDialect, waitForLockWaiters } from '@jifen/db/testing';
 import { sql } from 'kysely';
 import { afterEach, expect, it } from 'vitest';
 
@@ -108,13 +108,7 @@ async function startTogether<T>(testDb: TestDb, dialect: JifenDialect, sweeps: (
   await testDb.db.transaction().execute(async (trx) => {
     await sql`lock table holds in access exclusive mode`.execute(trx);
     running = sweeps();
-    const until = performance.now() + 60_000;
-    for (;;) {
-      const waiting = await sql<{ waiting: number | string }>`select count(*) as waiting from pg_locks where not granted and relation = 'holds'::regclass`.execute(testDb.db);
-      if (Number(waiting.rows[0]?.waiting ?? 0) >= 2) break;
-      if (performance.now() > until) throw new Error('the two sweepers never both reached the locked table');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitForLockWaiters(testDb.db, 2, 60_000);
   });
   return running!;
 }

@@ -122,8 +122,8 @@ export const currency = z
  * days) works in four-digit years, and JavaScript's `Date` reads a year below 100 as 19xx, so a
  * timestamp off by centuries is refused here rather than turned into nonsense dates downstream.
  */
-export const INSTANT_MIN = '1970-01-01T00:00:00Z';
-export const INSTANT_END = '3000-01-01T00:00:00Z';
+const INSTANT_MIN = '1970-01-01T00:00:00Z';
+const INSTANT_END = '3000-01-01T00:00:00Z';
 const INSTANT_MIN_MS = Date.parse(INSTANT_MIN);
 const INSTANT_END_MS = Date.parse(INSTANT_END);
 export const instant = z.iso

@@ -1,5 +1,4 @@
-import { describeEachDialect, describePostgres, useTestDb } from '@jifen/db/testing';
-import { sql } from 'kysely';
+import { describeEachDialect, describePostgres, useTestDb, waitForLockWaiters } from '@jifen/db/testing';
 import { describe, expect, it } from 'vitest';
 import { lockShopper } from '../src/accounts';
 import { checkIn } from '../src/behaviours';
@@ -105,10 +104,7 @@ describePostgres('a shopper seen for the first time by two writes at once', () =
     await created;
     const second = ledger.write((tx) => lockShopper(tx, 'race_shop', 'newcomer', 'silver'));
     // The second write's insert now waits on the first's uncommitted row.
-    await waitUntil(async () => {
-      const { rows } = await sql<{ waiting: number }>`select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db);
-      return rows[0]!.waiting === 1;
-    });
+    await waitForLockWaiters(db, 1);
     letFirstCommit();
     const [mine, theirs] = await Promise.all([first, second]);
     expect(mine.tierId).toBe('gold');
@@ -117,11 +113,3 @@ describePostgres('a shopper seen for the first time by two writes at once', () =
     expect(await db.selectFrom('shoppers').select('tier_id').where('merchant_id', '=', 'race_shop').execute()).toEqual([{ tier_id: 'gold' }]);
   });
 });
-
-async function waitUntil(condition: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('waitUntil: the condition never held');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -57,8 +57,12 @@ export function prepareLockingRead<Params extends Record<string, unknown>, Table
 ): PreparedQuery<Params, Row> {
   return prepared((db, params) => {
     const query = build(db, params);
-    return db.getExecutor().adapter instanceof PostgresAdapter ? query.forUpdate() : query;
+    return isPostgres(db) ? query.forUpdate() : query;
   });
+}
+
+function isPostgres(db: Kysely<Database>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 
 function prepared<Params extends Record<string, unknown>, Row>(build: (db: Kysely<Database>, params: Params) => Compilable<Row>): PreparedQuery<Params, Row> {
@@ -70,7 +74,7 @@ function prepared<Params extends Record<string, unknown>, Row>(build: (db: Kysel
     if (found === undefined) {
       const placeholders = new Proxy({} as Params, { get: (_target, name) => (typeof name === 'string' ? `${MARK}${name}` : undefined) });
       found = compileWithPlaceholders(build(db, placeholders));
-      if (db.getExecutor().adapter instanceof PostgresAdapter) nameStatement(found.sql);
+      if (isPostgres(db)) nameStatement(found.sql);
       byAdapter.set(adapter, found);
     }
     return found;
@@ -159,7 +163,7 @@ function insertShape<Table extends keyof Database & string>(db: Kysely<Database>
       return Number(rowIndex);
     });
     shape = { sql, cells };
-    if (db.getExecutor().adapter instanceof PostgresAdapter) nameStatement(sql);
+    if (isPostgres(db)) nameStatement(sql);
     shapes.set(key, shape);
   }
   return shape;

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Kysely, sql } from 'kysely';
 import { Client } from 'pg';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, vi } from 'vitest';
 import { type CreateDbOptions, type JifenDialect, type JifenDb, createDb } from './create-db';
 import { migrateToLatest } from './migrate';
 
@@ -164,4 +165,19 @@ export function useTestDb(dialect: JifenDialect, options: TestDbOptions = {}): (
     if (testDb === undefined) throw new Error('useTestDb: the database exists only inside tests');
     return testDb;
   };
+}
+
+/**
+ * Postgres: waits until at least `count` sessions on this database wait for a lock (a row another
+ * transaction holds, a locked table), so a race test knows its contenders have reached the point
+ * it is holding them at. Throws after `timeoutMs`.
+ */
+export async function waitForLockWaiters<DB>(db: Kysely<DB>, count: number, timeoutMs = 10_000): Promise<void> {
+  await vi.waitUntil(
+    async () => {
+      const { rows } = await sql<{ waiting: number }>`select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db);
+      return rows[0]!.waiting >= count;
+    },
+    { timeout: timeoutMs, interval: 10 },
+  );
 }
