@@ -205,7 +205,7 @@ const insertLotRow = prepareQuery(
  */
 export async function insertLot(tx: WriteContext, lot: NewLot): Promise<string> {
   const id = `l_${randomId(12)}`;
-  await insertLotRow.executeWrite(tx.db, {
+  await insertLotRow.executeDeferred(tx.db, {
     id,
     merchantId: lot.merchantId,
     shopperId: lot.shopperId,

@@ -38,7 +38,7 @@ export async function idempotent<Result>(
   const result = await work(requestHash);
   const resultJson = result === undefined ? undefined : canonicalJson(result);
   const response = storedResponse(requestJson, resultJson);
-  if (!tx.isOnlyWriter) await storeResult.executeWrite(tx.db, { ...record, response });
+  if (!tx.isOnlyWriter) await storeResult.executeDeferred(tx.db, { ...record, response });
   else if ((await claimRecord.executeWrite(tx.db, { ...record, requestHash, response, createdAt })) !== 1) {
     throw new Error('jifen invariant: an idempotency record appeared while its only writer was working');
   }

@@ -159,7 +159,7 @@ export class JournalHeads {
   async write(db: Kysely<Database>): Promise<void> {
     for (const [merchantId, head] of this.heads) {
       if (!head.dirty) continue;
-      await writeHead.executeWrite(db, { merchantId, seq: head.seq, hash: head.hash });
+      await writeHead.executeDeferred(db, { merchantId, seq: head.seq, hash: head.hash });
       head.dirty = false;
     }
   }
@@ -177,6 +177,15 @@ export class JournalWriter {
     private readonly now: Date,
     private readonly heads: JournalHeads = new JournalHeads(),
   ) {}
+
+  /**
+   * Takes the merchant's chain head now rather than at the first append (Postgres: locks it). For
+   * a service that already holds another per-shop lock and has only writes left: its appends then
+   * read nothing, and on Postgres its writes can go to the server together (pg-deferred-writes.ts).
+   */
+  async lockHead(merchantId: string): Promise<void> {
+    await this.heads.lock(this.db, merchantId);
+  }
 
   async append(merchantId: string, input: JournalEntryInput): Promise<JournalEntry> {
     const [entry] = await this.appendMany(merchantId, [input]);
@@ -213,7 +222,7 @@ export class JournalWriter {
       return entry;
     });
     head.dirty = true;
-    await insertMany(this.db, 'journal', rows);
+    await insertMany(this.db, 'journal', rows, { deferred: true });
     return entries;
   }
 

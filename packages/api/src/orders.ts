@@ -219,6 +219,10 @@ async function payOrder(tx: WriteContext, input: OrderPaidInput, context: { prog
   }
   const eligible = earning?.eligible.amount ?? eligibleAmount(program, earningOrder).amount;
   const points = earning?.points ?? 0;
+  // Only writes are left, but for the journal's head: take it now, after the budget row (the order of
+  // locks every write keeps), so on Postgres the writes below wait and go to the server as one
+  // statement with the commit's (pg-deferred-writes.ts) while the shop's two locks are held.
+  if (earning !== null && points > 0) await tx.journal.lockHead(merchantId);
   const netting = netAgainstDebt(points, shopper.debt);
   const availableAt = pendingUntil(program, paidAt);
   const isAvailableNow = availableAt.getTime() <= tx.now.getTime();
@@ -239,9 +243,13 @@ async function payOrder(tx: WriteContext, input: OrderPaidInput, context: { prog
       expiresAt: expiryFor(program.expiry, paidAt, program.timeZone),
     });
   }
-  if (points > 0) await addEarnedOnDay.executeWrite(tx.db, { merchantId, shopperId, day, points });
-  await chargeBudget.executeWrite(tx.db, { merchantId, month, gmv: input.amount, issuedValue: earning?.budgetCharge ?? 0, shortfallValue: earning?.shortfall.value ?? 0 });
-  if (earning?.budgetReached) {
+  if (points > 0) await addEarnedOnDay.executeDeferred(tx.db, { merchantId, shopperId, day, points });
+  await chargeBudget.executeDeferred(tx.db, { merchantId, month, gmv: input.amount, issuedValue: earning?.budgetCharge ?? 0, shortfallValue: earning?.shortfall.value ?? 0 });
+  // The month's first withheld value queued the alert in its own transaction (here or at a pool
+  // mint): a later order finds shortfall already recorded and has nothing to add, so it skips the
+  // outbox write the dedupe key would have refused anyway — on Postgres a round trip under the
+  // shop's locks that would also have sent the waiting writes early.
+  if (earning?.budgetReached && budget.shortfallValue === 0) {
     await enqueue(tx, {
       merchantId,
       kind: 'alert.budget',
@@ -251,7 +259,7 @@ async function payOrder(tx: WriteContext, input: OrderPaidInput, context: { prog
   }
   const earnedStatus: EarnedStatus = lotId === null ? 'none' : isAvailableNow ? 'available' : 'pending';
 
-  await insertPaidOrder.executeWrite(tx.db, {
+  await insertPaidOrder.executeDeferred(tx.db, {
     merchantId,
     orderId,
     shopperId,
@@ -271,7 +279,7 @@ async function payOrder(tx: WriteContext, input: OrderPaidInput, context: { prog
     programVersion: version,
     payloadHash: context.payloadHash,
   });
-  await recordPaidOrderOnShopper.executeWrite(tx.db, {
+  await recordPaidOrderOnShopper.executeDeferred(tx.db, {
     merchantId,
     shopperId,
     firstPaidAt: shopper.firstPaidAt === null ? paidAt.getTime() : Math.min(shopper.firstPaidAt, paidAt.getTime()),
@@ -349,7 +357,7 @@ async function tierBeforeAndAfter(
 }
 
 const readBudgetMonth = prepareLockingRead((db, key: { merchantId: string; month: string }) =>
-  db.selectFrom('budget_months').select(['gmv', 'issued_value']).where('merchant_id', '=', key.merchantId).where('month', '=', key.month),
+  db.selectFrom('budget_months').select(['gmv', 'issued_value', 'shortfall_value']).where('merchant_id', '=', key.merchantId).where('month', '=', key.month),
 );
 
 const openBudgetMonth = prepareQuery((db, key: { merchantId: string; month: string }) =>
@@ -360,14 +368,14 @@ const openBudgetMonth = prepareQuery((db, key: { merchantId: string; month: stri
 );
 
 /** The month's budget row, locked; the month's first order opens it (a racing one waits, then reads it). */
-async function lockBudgetMonth(tx: WriteContext, merchantId: string, month: string): Promise<{ gmv: number; issuedValue: number }> {
+async function lockBudgetMonth(tx: WriteContext, merchantId: string, month: string): Promise<{ gmv: number; issuedValue: number; shortfallValue: number }> {
   let row = await readBudgetMonth.executeTakeFirst(tx.db, { merchantId, month });
   if (!row) {
     await openBudgetMonth.executeWrite(tx.db, { merchantId, month });
     row = await readBudgetMonth.executeTakeFirst(tx.db, { merchantId, month });
     if (!row) throw new Error('jifen invariant: a budget month exists once opened');
   }
-  return { gmv: Number(row.gmv), issuedValue: Number(row.issued_value) };
+  return { gmv: Number(row.gmv), issuedValue: Number(row.issued_value), shortfallValue: Number(row.shortfall_value) };
 }
 
 const chargeBudget = prepareQuery((db, charge: { merchantId: string; month: string; gmv: number; issuedValue: number; shortfallValue: number }) =>

@@ -1,4 +1,5 @@
-import { describeEachDialect } from '@jifen/db/testing';
+import { createDb } from '@jifen/db';
+import { describeEachDialect, describePostgres, useTestDb } from '@jifen/db/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { adjustPoints } from '../src/adjustments';
 import { exchangeCoupon, upsertTemplate } from '../src/coupons';
@@ -7,6 +8,8 @@ import { orderCancelled, orderCompleted, orderPaid, orderRefunded } from '../src
 import { listOutbox } from '../src/outbox';
 import { releaseDuePending } from '../src/pending';
 import { setVip } from '../src/shoppers';
+import { Ledger } from '../src/ledger';
+import { assertLedgerInvariants } from '../src/verify';
 import {
   DAY_MS,
   aClock,
@@ -434,5 +437,45 @@ describeEachDialect('orders: earning, pending points, refunds and cancellations'
       expect(rest).toMatchObject({ clawedBack: minted, debt: 0 });
       expect(await balanceOf(shop.ledger.db, shop.merchantId, 'q')).toMatchObject({ available: 0, pending: 0 });
     });
+  });
+});
+
+describePostgres('a paid order on Postgres', () => {
+  const testDb = useTestDb('postgres');
+
+  it.each([
+    ['without a monthly budget', theWorkedExampleProgram(), false],
+    // The default program's 5% budget is spent by the first order: the second withholds too, and
+    // finds the month's alert already queued.
+    ['with the month’s budget spent', {}, true],
+  ] as const)('holds the shop’s budget row and chain head for three statements (%s): the head, every write as one, the commit', async (_case, program, alerted) => {
+    const sent: string[] = [];
+    const store = createDb({ url: testDb().url, onStatementSent: (text) => sent.push(text) });
+    try {
+      const ledger = new Ledger(store, { clock: aClock().read });
+      const merchantId = await aShop(ledger, program);
+      await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'locks-1', shopperId: 'regular' }));
+      sent.length = 0;
+      const paid = await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'locks-2', shopperId: 'regular' }));
+      expect(paid.earned.points).toBeGreaterThan(0);
+
+      const budgetLocked = sent.findIndex((text) => /from "budget_months" .* for update$/.test(text));
+      const headLocked = sent.findIndex((text) => /from "journal_heads" .* for update$/.test(text));
+      expect(budgetLocked).toBeGreaterThan(0);
+      expect(headLocked).toBe(budgetLocked + 1);
+      expect(sent.slice(headLocked + 1)).toEqual([expect.stringMatching(/^with w0 as \(/), 'commit']);
+      const written = [...sent[headLocked + 1]!.matchAll(/(?:insert into|update) "([a-z_]+)"/g)].map((match) => match[1]);
+      expect(written).toEqual(['lots', 'shopper_days', 'budget_months', 'orders', 'shoppers', 'journal', 'idempotency', 'journal_heads']);
+      // Begin, program, idempotency claim, order key, shopper, tier spends, budget, head, writes, commit.
+      expect(sent).toHaveLength(10);
+
+      expect(await orderOf(store.db, merchantId, 'locks-2')).toMatchObject({ earned_points: paid.earned.points, status: 'paid' });
+      expect(await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'locks-2', shopperId: 'regular' }))).toEqual(paid);
+      const alerts = await listOutbox(store.db, merchantId, { kind: 'alert.budget' });
+      expect(alerts.map((alert) => alert.payload)).toEqual(alerted ? [expect.objectContaining({ orderId: 'locks-1' })] : []);
+      await assertLedgerInvariants(store.db, merchantId);
+    } finally {
+      await store.close();
+    }
   });
 });

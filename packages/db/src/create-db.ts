@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import { Pool } from 'pg';
 import { parseDatabaseUrl } from './database-url';
-import { namingPool } from './pg-statements';
+import { ledgerPool } from './pg-statements';
 import { exactIntegerTypes } from './postgres-types';
 import type { Database } from './schema';
 import { ImmediateSqliteDialect, type SqliteSynchronous, openSqlite } from './sqlite-dialect';
@@ -38,6 +38,11 @@ export interface CreateDbOptions {
    * transaction mode without `max_prepared_statements`).
    */
   preparedStatements?: boolean;
+  /**
+   * Postgres only. Told the text of each statement as it goes to the server — after deferred writes
+   * were combined (pg-deferred-writes.ts) — for tests and diagnostics that count round trips.
+   */
+  onStatementSent?: (sql: string) => void;
 }
 
 export const BUSY_TIMEOUT_MS_MIN = 5_000;
@@ -55,7 +60,7 @@ export function createDb(options: CreateDbOptions): JifenDb {
       types: exactIntegerTypes(),
     });
     pool.on('error', options.onIdleConnectionError ?? warnIdleConnectionError);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: options.preparedStatements === false ? pool : namingPool(pool) }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: ledgerPool(pool, { nameStatements: options.preparedStatements !== false, onStatementSent: options.onStatementSent }) }) });
     return { db, dialect: 'postgres', close: once(() => db.destroy()) };
   }
 

@@ -1,5 +1,6 @@
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type { Pool, PoolClient } from 'pg';
+import { type SentStatement, WriteBuffer } from './pg-deferred-writes';
 
 /**
  * Server-side prepared statements on Postgres for the queries jifen prepares (prepared-query.ts).
@@ -31,13 +32,31 @@ export function nameStatement(sql: string): void {
   if (!names.has(sql) && !SELECTS_STAR.test(sql)) names.set(sql, `jifen_${names.size + 1}`);
 }
 
+/**
+ * Combined deferred writes (pg-deferred-writes.ts) are named too: their texts are a handful per
+ * service (which writes an order makes). A bound keeps a pathological mix from growing the map
+ * without end; past it they go unnamed, as any other statement.
+ */
+const COMBINED_NAMES_MAX = 256;
+let combinedNamed = 0;
+
+function nameCombinedStatement(sql: string): void {
+  if (names.has(sql) || combinedNamed >= COMBINED_NAMES_MAX) return;
+  combinedNamed += 1;
+  nameStatement(sql);
+}
+
 /** The name `nameStatement` gave this text, if it gave one. */
 export function statementName(sql: string): string | undefined {
   return names.get(sql);
 }
 
-/** A pool whose clients run named statements for the texts `nameStatement` named. */
-export function namingPool(pool: Pool): PostgresPool {
+/**
+ * The pool jifen's Postgres dialect uses: each client holds back deferred writes
+ * (pg-deferred-writes.ts) and, unless `nameStatements` is false, runs the texts `nameStatement`
+ * named as named statements.
+ */
+export function ledgerPool(pool: Pool, options: { nameStatements: boolean; onStatementSent?: ((sql: string) => void) | undefined }): PostgresPool {
   // Kysely keeps its connection object per client, so each pooled client keeps one wrapper.
   const wrappers = new WeakMap<PoolClient, PostgresPoolClient>();
   return {
@@ -45,7 +64,7 @@ export function namingPool(pool: Pool): PostgresPool {
       const client = await pool.connect();
       let wrapper = wrappers.get(client);
       if (wrapper === undefined) {
-        wrapper = namingClient(client);
+        wrapper = ledgerClient(client, options);
         wrappers.set(client, wrapper);
       }
       return wrapper;
@@ -54,14 +73,25 @@ export function namingPool(pool: Pool): PostgresPool {
   };
 }
 
-function namingClient(client: PoolClient): PostgresPoolClient {
+function ledgerClient(client: PoolClient, { nameStatements, onStatementSent }: Parameters<typeof ledgerPool>[1]): PostgresPoolClient {
+  const send = ({ sql, values }: SentStatement): Promise<unknown> => {
+    onStatementSent?.(sql);
+    const name = nameStatements ? names.get(sql) : undefined;
+    return name === undefined ? client.query(sql, values) : client.query({ name, text: sql, values });
+  };
+  const buffer = new WriteBuffer(send, nameStatements ? nameCombinedStatement : undefined);
   const query = (first: unknown, parameters?: ReadonlyArray<unknown>): unknown => {
-    if (typeof first === 'string') {
-      const name = names.get(first);
-      return name === undefined ? client.query(first, parameters as unknown[]) : client.query({ name, text: first, values: parameters as unknown[] });
-    }
-    // A cursor (Kysely's streaming): as it came.
+    if (typeof first === 'string') return buffer.run(first, parameters ?? []);
+    // A cursor (Kysely's streaming) is submitted at once and cannot wait for the buffer to be sent.
+    if (buffer.hasWaiting) throw new Error('jifen invariant: a streamed query while deferred writes wait; run a plain statement first');
+    onStatementSent?.((first as { text: string }).text);
     return client.query(first as never);
   };
-  return { query: query as PostgresPoolClient['query'], release: () => client.release() };
+  return {
+    query: query as PostgresPoolClient['query'],
+    release: () => {
+      buffer.reset();
+      client.release();
+    },
+  };
 }

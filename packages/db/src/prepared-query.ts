@@ -1,5 +1,6 @@
 import { type Compilable, CompiledQuery, type Insertable, type Kysely, PostgresAdapter, type QueryResult, type RawBuilder, type SelectQueryBuilder } from 'kysely';
 import type { Database } from './schema';
+import { assertDeferrable, deferredText } from './pg-deferred-writes';
 import { nameStatement } from './pg-statements';
 import { readDirectly } from './sqlite-dialect';
 
@@ -25,6 +26,13 @@ export interface PreparedQuery<Params, Row> {
   executeTakeFirst(db: Kysely<Database>, params: Params): Promise<Row | undefined>;
   /** Runs a write; resolves to the rows it inserted, updated or deleted. */
   executeWrite(db: Kysely<Database>, params: Params): Promise<number>;
+  /**
+   * Runs a write whose count nobody reads and whose failure no caller handles by itself. On
+   * Postgres, inside a transaction, it may be sent later, with the transaction's other such writes,
+   * as one statement — before the transaction's next statement of any other kind, commit included
+   * (pg-deferred-writes.ts); a failure then surfaces there. On SQLite it runs at once.
+   */
+  executeDeferred(db: Kysely<Database>, params: Params): Promise<void>;
 }
 
 const MARK = '\u0000jifen-parameter:';
@@ -35,6 +43,8 @@ type Slot = { parameter: string } | { constant: unknown };
 interface Prepared {
   sql: string;
   slots: Slot[];
+  /** Postgres: the text a deferred run sends (checked deferrable when first asked for). */
+  deferredSql?: string;
 }
 
 export function prepareQuery<Params extends Record<string, unknown>, Row = unknown>(
@@ -79,8 +89,10 @@ function prepared<Params extends Record<string, unknown>, Row>(build: (db: Kysel
     }
     return found;
   };
-  const run = (db: Kysely<Database>, params: Params): Promise<QueryResult<Row>> => {
-    const { sql, slots } = compiled(db);
+  const run = (db: Kysely<Database>, params: Params, deferred = false): Promise<QueryResult<Row>> => {
+    const prepared = compiled(db);
+    const { slots } = prepared;
+    const sql = deferred && isPostgres(db) ? (prepared.deferredSql ??= deferrable(prepared.sql)) : prepared.sql;
     const values = slots.map((slot) => ('parameter' in slot ? params[slot.parameter] : slot.constant));
     // On SQLite, a read outside any transaction runs at once (sqlite-dialect.ts `readDirectly`).
     try {
@@ -95,7 +107,15 @@ function prepared<Params extends Record<string, unknown>, Row>(build: (db: Kysel
     execute: async (db, params) => (await run(db, params)).rows,
     executeTakeFirst: async (db, params) => (await run(db, params)).rows[0],
     executeWrite: async (db, params) => Number((await run(db, params)).numAffectedRows ?? 0n),
+    executeDeferred: async (db, params) => {
+      await run(db, params, true);
+    },
   };
+}
+
+function deferrable(sql: string): string {
+  assertDeferrable(sql);
+  return deferredText(sql);
 }
 
 function compileWithPlaceholders(query: Compilable<unknown>): Prepared {
@@ -116,6 +136,8 @@ const ROWS_PER_INSERT_MAX = 100;
 interface InsertShape {
   sql: string;
   cells: Array<number | { constant: unknown }>;
+  /** Postgres: the text a deferred insert sends. */
+  deferredSql?: string;
 }
 
 const insertShapes = new Map<unknown, Map<string, InsertShape>>();
@@ -125,7 +147,13 @@ const insertShapes = new Map<unknown, Map<string, InsertShape>>();
  * (a remainder goes in power-of-two pieces, so a table has a handful of shapes, not a hundred).
  * Every row must have the same columns. For the journal's and the sweep's bulk writes.
  */
-export async function insertMany<Table extends keyof Database & string>(db: Kysely<Database>, table: Table, rows: ReadonlyArray<Insertable<Database[Table]>>): Promise<void> {
+export async function insertMany<Table extends keyof Database & string>(
+  db: Kysely<Database>,
+  table: Table,
+  rows: ReadonlyArray<Insertable<Database[Table]>>,
+  /** `deferred`: as `PreparedQuery.executeDeferred` — on Postgres in a transaction, sent with the next statement. */
+  options: { deferred?: boolean } = {},
+): Promise<void> {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);
   for (const row of rows) {
@@ -135,7 +163,9 @@ export async function insertMany<Table extends keyof Database & string>(db: Kyse
   while (start < rows.length) {
     const left = rows.length - start;
     const count = left >= ROWS_PER_INSERT_MAX ? ROWS_PER_INSERT_MAX : 2 ** Math.floor(Math.log2(left));
-    const { sql, cells } = insertShape(db, table, columns, count);
+    const shape = insertShape(db, table, columns, count);
+    const { cells } = shape;
+    const sql = options.deferred && isPostgres(db) ? (shape.deferredSql ??= deferrable(shape.sql)) : shape.sql;
     const values = new Array<unknown>(cells.length);
     for (let index = 0; index < cells.length; index++) {
       const cell = cells[index]!;

@@ -1,0 +1,141 @@
+/**
+ * Deferred writes on Postgres: the writes of a transaction whose results nobody reads are held back
+ * and sent together, as one statement, when the transaction next talks to the server.
+ *
+ * On Postgres every statement is a round trip, and a paid order writes eight rows in eight
+ * statements (its lot, the shopper's day, the month's budget, the order, the shopper's sums, the
+ * journal entry, the idempotency result, the chain head) while holding the shop's budget row and
+ * chain head locked. A service marks such writes with `PreparedQuery.executeDeferred` (or
+ * `insertMany(…, { deferred: true })`); this buffer keeps them and, before the next statement of
+ * any other kind — a read, a write that wants its count, a savepoint, the commit — sends them all
+ * as one statement of data-modifying CTEs:
+ *
+ *     with w0 as (insert into "lots" …), w1 as (update "budget_months" …) update "shoppers" …
+ *
+ * Why this cannot change an answer:
+ * - Every read sees every earlier write: any statement that is not itself deferred sends the
+ *   buffer first, in the same transaction, before it runs.
+ * - No row is written twice in one statement (Postgres would apply only one of two changes to the
+ *   same row): a deferred write to a table that already has one waiting sends the waiting ones
+ *   first. Writes in one statement therefore touch different tables, and none reads another's
+ *   effect; foreign keys are checked at the end of the statement, when every row is in.
+ * - A failing write fails the statement that carries it, inside the same transaction, which then
+ *   rolls back whole: the error reaches the service at its next statement or at commit instead of
+ *   at the call. Only writes whose failure no service handles by itself are deferred (never an
+ *   insert whose unique violation is expected, nor one whose affected-row count is read).
+ * - `rollback` and `rollback to savepoint` drop what is waiting: those writes are exactly what the
+ *   rollback undoes, as a savepoint is itself a statement that sent everything before it.
+ * - Outside a transaction nothing waits: the connection could go back to the pool first.
+ *
+ * SQLite runs deferred writes at once (prepared-query.ts): each statement there is a function call,
+ * not a round trip.
+ */
+
+/** Ends the text of a write that may wait; stripped before it is sent. */
+const DEFERRED_MARK = ' /* jifen:deferred */';
+
+/** The text a deferred run of `sql` carries to the connection. */
+export function deferredText(sql: string): string {
+  return `${sql}${DEFERRED_MARK}`;
+}
+
+/** The table a write statement changes: `insert into "t"`, `update "t"`, `delete from "t"`. */
+const WRITE_TARGET = /^\s*(?:insert\s+into|update|delete\s+from)\s+"([^"]+)"/i;
+
+/** Checks once, when a query is prepared, that its SQL can be deferred; throws why not. */
+export function assertDeferrable(sql: string): void {
+  if (WRITE_TARGET.exec(sql) === null) throw new Error(`only an insert, update or delete can be deferred: ${sql}`);
+  if (/\breturning\b/i.test(sql)) throw new Error(`a deferred write returns nothing, so it cannot have a returning clause: ${sql}`);
+  // Combining renumbers every `$n` in the text: with no string literal in it, each one is a placeholder.
+  if (sql.includes("'")) throw new Error(`a deferred write binds its values; it cannot carry a string literal: ${sql}`);
+}
+
+interface WaitingWrite {
+  sql: string;
+  values: readonly unknown[];
+  table: string;
+}
+
+export interface SentStatement {
+  sql: string;
+  values: unknown[];
+}
+
+/** What a deferred write answers at once: no rows, no count (Kysely reads a count only for INSERT, UPDATE, DELETE and MERGE). */
+export const DEFERRED_RESULT = Object.freeze({ command: 'DEFERRED', rowCount: null, rows: [] as unknown[] });
+
+/**
+ * One connection's waiting writes. `send` runs a statement on the connection; the buffer decides,
+ * for each statement the connection is asked to run, whether it waits and what must go first.
+ */
+export class WriteBuffer {
+  private waiting: WaitingWrite[] = [];
+  private inTransaction = false;
+
+  constructor(
+    private readonly send: (statement: SentStatement) => Promise<unknown>,
+    /** Told the text of each combined statement before it is sent (to name it: pg-statements.ts). */
+    private readonly onCombined: (sql: string) => void = () => undefined,
+  ) {}
+
+  /** Runs a statement through the buffer: a deferred write waits; anything else sends what waits, then runs. */
+  async run(sql: string, values: readonly unknown[]): Promise<unknown> {
+    if (sql.endsWith(DEFERRED_MARK)) {
+      const text = sql.slice(0, -DEFERRED_MARK.length);
+      if (!this.inTransaction) return this.send({ sql: text, values: [...values] });
+      const table = WRITE_TARGET.exec(text)![1]!;
+      if (this.waiting.some((write) => write.table === table)) await this.flush();
+      this.waiting.push({ sql: text, values, table });
+      return DEFERRED_RESULT;
+    }
+    const statement = sql.trimStart().slice(0, 20).toLowerCase();
+    if (statement.startsWith('rollback')) {
+      // `rollback` ends the transaction; `rollback to …` undoes to a savepoint. Either undoes what waits.
+      this.waiting = [];
+      if (!statement.startsWith('rollback to')) this.inTransaction = false;
+      return this.send({ sql, values: [...values] });
+    }
+    await this.flush();
+    const result = await this.send({ sql, values: [...values] });
+    if (statement.startsWith('begin') || statement.startsWith('start transaction')) this.inTransaction = true;
+    else if (statement.startsWith('commit') || statement.startsWith('end')) this.inTransaction = false;
+    return result;
+  }
+
+  /** Whether writes are waiting (a streamed query cannot send them first: see `assertNothingWaits`). */
+  get hasWaiting(): boolean {
+    return this.waiting.length > 0;
+  }
+
+  /** The connection goes back to the pool: whatever it held is over (Kysely commits or rolls back before). */
+  reset(): void {
+    this.waiting = [];
+    this.inTransaction = false;
+  }
+
+  /** Sends every waiting write, as one statement. */
+  async flush(): Promise<void> {
+    if (this.waiting.length === 0) return;
+    const writes = this.waiting;
+    this.waiting = [];
+    const statement = combine(writes);
+    if (writes.length > 1) this.onCombined(statement.sql);
+    await this.send(statement);
+  }
+}
+
+/**
+ * The writes as one statement: all but the last as data-modifying CTEs, the last as the main
+ * statement, each one's `$n` placeholders moved past the values of those before it.
+ */
+export function combine(writes: readonly WaitingWrite[]): SentStatement {
+  if (writes.length === 1) return { sql: writes[0]!.sql, values: [...writes[0]!.values] };
+  const values: unknown[] = [];
+  const parts = writes.map((write) => {
+    const offset = values.length;
+    values.push(...write.values);
+    return write.sql.replace(/\$(\d+)/g, (_match, index: string) => `$${Number(index) + offset}`);
+  });
+  const main = parts.pop()!;
+  return { sql: `with ${parts.map((part, index) => `w${index} as (${part})`).join(', ')} ${main}`, values };
+}

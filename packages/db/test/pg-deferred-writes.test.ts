@@ -1,0 +1,172 @@
+import { type Kysely, sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { createDb, insertMany, prepareQuery } from '../src';
+import { assertDeferrable, combine } from '../src/pg-deferred-writes';
+import { statementName } from '../src/pg-statements';
+import type { Database } from '../src/schema';
+import { describePostgres, useTestDb } from '../src/testing';
+import { aLot, aMerchant, aPoolState } from './builders';
+
+const renameMerchant = prepareQuery((db, change: { id: string; name: string }) => db.updateTable('merchants').set({ name: change.name }).where('id', '=', change.id));
+const spendLot = prepareQuery((db, spend: { id: string; points: number }) =>
+  db
+    .updateTable('lots')
+    .set({ remaining: sql<number>`remaining - ${spend.points}` })
+    .where('id', '=', spend.id),
+);
+const merchantName = prepareQuery((db, key: { id: string }) => db.selectFrom('merchants').select('name').where('id', '=', key.id));
+
+describe('combining deferred writes', () => {
+  test('moves each write’s placeholders past the values of the writes before it', () => {
+    const combined = combine([
+      { sql: 'insert into "a" ("x", "y") values ($1, $2)', values: [1, 2], table: 'a' },
+      { sql: 'update "b" set "z" = $1 where "id" = $2', values: ['z', 'b1'], table: 'b' },
+      { sql: 'delete from "c" where "id" = $1', values: ['c1'], table: 'c' },
+    ]);
+    expect(combined.sql).toBe('with w0 as (insert into "a" ("x", "y") values ($1, $2)), w1 as (update "b" set "z" = $3 where "id" = $4) delete from "c" where "id" = $5');
+    expect(combined.values).toEqual([1, 2, 'z', 'b1', 'c1']);
+  });
+
+  test('only a write without returning or string literals may wait', () => {
+    expect(() => assertDeferrable('select 1')).toThrow('only an insert, update or delete');
+    expect(() => assertDeferrable('insert into "a" ("x") values ($1) returning "x"')).toThrow('returning');
+    expect(() => assertDeferrable('update "a" set "x" = \'$1\' where "id" = $1')).toThrow('string literal');
+    expect(() => assertDeferrable('update "a" set "x" = $1 where "id" = $2')).not.toThrow();
+  });
+});
+
+describePostgres('deferred writes on Postgres', () => {
+  const testDb = useTestDb('postgres');
+  let sent: string[];
+  let db: Kysely<Database>;
+  let close: () => Promise<void>;
+
+  // The test's database opened again, recording each statement as it goes to the server.
+  beforeEach(() => {
+    sent = [];
+    const store = createDb({ url: testDb().url, maxConnections: 2, onStatementSent: (text) => sent.push(text) });
+    db = store.db;
+    close = store.close;
+  });
+  afterEach(async () => {
+    await close();
+  });
+
+  // The suite's tests share one database: each seeds rows of its own.
+  let seeded = 0;
+  const seed = async () => {
+    seeded += 1;
+    const ids = { m1: `dw${seeded}_m1`, m2: `dw${seeded}_m2`, lot: `dw${seeded}_lot`, newLot: `dw${seeded}_lot_new` };
+    await testDb().db.insertInto('merchants').values([aMerchant({ id: ids.m1, name: 'one' }), aMerchant({ id: ids.m2, name: 'two' })]).execute();
+    await testDb().db.insertInto('lots').values(aLot({ id: ids.lot, merchant_id: ids.m1 })).execute();
+    return ids;
+  };
+  const remaining = async (id: string) => (await testDb().db.selectFrom('lots').select('remaining').where('id', '=', id).executeTakeFirstOrThrow()).remaining;
+  const statementsAfter = (marker: string) => sent.slice(sent.indexOf(marker) + 1);
+
+  test('wait for the next statement, go to the server with it as one statement, and the read sees them', async () => {
+    const ids = await seed();
+    const read = await db.transaction().execute(async (trx) => {
+      await renameMerchant.executeDeferred(trx, { id: ids.m1, name: 'renamed' });
+      await spendLot.executeDeferred(trx, { id: ids.lot, points: 30 });
+      await insertMany(trx, 'pool_state', [aPoolState({ merchant_id: ids.m2, amount: 7 })], { deferred: true });
+      expect(sent).toEqual(['begin']);
+      // One statement reading all three rows.
+      return (
+        await sql<{ name: string; remaining: number; amount: number }>`select
+          (select name from merchants where id = ${ids.m1}) as name,
+          (select remaining from lots where id = ${ids.lot}) as remaining,
+          (select amount from pool_state where merchant_id = ${ids.m2}) as amount`.execute(trx)
+      ).rows;
+    });
+    expect(read).toEqual([{ name: 'renamed', remaining: 70, amount: 7 }]);
+    expect(await remaining(ids.lot)).toBe(70);
+    expect(sent).toHaveLength(4);
+    expect(sent[1]).toMatch(/^with w0 as \(update "merchants" .*\), w1 as \(update "lots" .*\) insert into "pool_state"/);
+    expect(sent[1]).not.toContain('jifen:deferred');
+    expect(sent.slice(2)).toEqual([expect.stringContaining('from pool_state'), 'commit']);
+    expect(await merchantName.executeTakeFirst(testDb().db, { id: ids.m1 })).toEqual({ name: 'renamed' });
+  });
+
+  test('the commit sends what waits first; the combined statement is named, so the next transaction only binds values', async () => {
+    const ids = await seed();
+    const write = (name: string) =>
+      db.transaction().execute(async (trx) => {
+        await renameMerchant.executeDeferred(trx, { id: ids.m1, name });
+        await spendLot.executeDeferred(trx, { id: ids.lot, points: 1 });
+      });
+    await write('first');
+    expect(sent).toEqual(['begin', expect.stringMatching(/^with w0 as \(update "merchants"/), 'commit']);
+    expect(statementName(sent[1]!)).toMatch(/^jifen_\d+$/);
+    await write('second');
+    expect(await merchantName.executeTakeFirst(testDb().db, { id: ids.m1 })).toEqual({ name: 'second' });
+    expect(await remaining(ids.lot)).toBe(98);
+  });
+
+  test('a second write to a table with a write waiting sends the first, so both changes to one row apply', async () => {
+    const ids = await seed();
+    await db.transaction().execute(async (trx) => {
+      await spendLot.executeDeferred(trx, { id: ids.lot, points: 10 });
+      await spendLot.executeDeferred(trx, { id: ids.lot, points: 5 });
+    });
+    expect(sent).toEqual(['begin', expect.stringMatching(/^update "lots"/), expect.stringMatching(/^update "lots"/), 'commit']);
+    expect(await remaining(ids.lot)).toBe(85);
+  });
+
+  test('a rollback drops what waits, unsent', async () => {
+    const ids = await seed();
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await renameMerchant.executeDeferred(trx, { id: ids.m1, name: 'never' });
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    expect(sent).toEqual(['begin', 'rollback']);
+    expect(await merchantName.executeTakeFirst(testDb().db, { id: ids.m1 })).toEqual({ name: 'one' });
+  });
+
+  test('a rollback to a savepoint drops only the writes made after it', async () => {
+    const ids = await seed();
+    const trx = await db.startTransaction().execute();
+    await renameMerchant.executeDeferred(trx, { id: ids.m1, name: 'kept' });
+    const inner = await trx.savepoint('inner').execute();
+    await renameMerchant.executeDeferred(inner, { id: ids.m2, name: 'undone' });
+    await spendLot.executeDeferred(inner, { id: ids.lot, points: 50 });
+    await inner.rollbackToSavepoint('inner').execute();
+    await trx.commit().execute();
+    expect(statementsAfter('begin')).toEqual([expect.stringMatching(/^update "merchants"/), 'savepoint "inner"', 'rollback to "inner"', 'commit']);
+    expect(await merchantName.executeTakeFirst(testDb().db, { id: ids.m1 })).toEqual({ name: 'kept' });
+    expect(await merchantName.executeTakeFirst(testDb().db, { id: ids.m2 })).toEqual({ name: 'two' });
+    expect(await remaining(ids.lot)).toBe(100);
+  });
+
+  test('a write that fails fails the commit, and nothing of the transaction is written', async () => {
+    const ids = await seed();
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await renameMerchant.executeDeferred(trx, { id: ids.m1, name: 'half' });
+        // The lot exists: its primary key refuses a second one.
+        await insertMany(trx, 'lots', [aLot({ id: ids.lot, merchant_id: ids.m1 })], { deferred: true });
+      }),
+    ).rejects.toThrow(/duplicate key value violates unique constraint "lots_pkey"/);
+    expect(sent.at(-1)).toBe('rollback');
+    expect(await merchantName.executeTakeFirst(testDb().db, { id: ids.m1 })).toEqual({ name: 'one' });
+  });
+
+  test('outside a transaction nothing waits', async () => {
+    const ids = await seed();
+    await renameMerchant.executeDeferred(db, { id: ids.m1, name: 'at once' });
+    expect(sent).toEqual([expect.stringMatching(/^update "merchants" set "name" = \$1 where "id" = \$2$/)]);
+    expect(await merchantName.executeTakeFirst(testDb().db, { id: ids.m1 })).toEqual({ name: 'at once' });
+  });
+
+  test('a write that wants its count is sent in order, after the writes waiting before it', async () => {
+    const ids = await seed();
+    const count = await db.transaction().execute(async (trx) => {
+      await spendLot.executeDeferred(trx, { id: ids.lot, points: 1 });
+      return renameMerchant.executeWrite(trx, { id: ids.m2, name: 'counted' });
+    });
+    expect(count).toBe(1);
+    expect(statementsAfter('begin')).toEqual([expect.stringMatching(/^update "lots"/), expect.stringMatching(/^update "merchants"/), 'commit']);
+  });
+});
