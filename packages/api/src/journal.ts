@@ -145,6 +145,16 @@ export class JournalHeads {
     return head;
   }
 
+  /**
+   * A head the caller read and locked itself, in a statement with another row (orders.ts reads the
+   * month's budget and the head together on Postgres). Taken only if this transaction has not read
+   * the head yet: once it has, its own copy is ahead of the stored row (group commit writes heads
+   * back at the end of the batch).
+   */
+  adopt(merchantId: string, row: { seq: number; hash: string }): void {
+    if (!this.heads.has(merchantId)) this.heads.set(merchantId, { seq: Number(row.seq), hash: row.hash, dirty: false });
+  }
+
   /** Where the heads are now, to return to if the write that follows is rolled back. */
   mark(): ReadonlyMap<string, Head> {
     return new Map([...this.heads].map(([merchantId, head]) => [merchantId, { ...head }]));
@@ -185,6 +195,11 @@ export class JournalWriter {
    */
   async lockHead(merchantId: string): Promise<void> {
     await this.heads.lock(this.db, merchantId);
+  }
+
+  /** The merchant's head as the caller read and locked it (see `JournalHeads.adopt`). */
+  adoptHead(merchantId: string, row: { seq: number; hash: string }): void {
+    this.heads.adopt(merchantId, row);
   }
 
   async append(merchantId: string, input: JournalEntryInput): Promise<JournalEntry> {
