@@ -62,7 +62,9 @@ export interface SentStatement {
 }
 
 /** What a deferred write answers at once: no rows, no count (Kysely reads a count only for INSERT, UPDATE, DELETE and MERGE). */
-export const DEFERRED_RESULT = Object.freeze({ command: 'DEFERRED', rowCount: null, rows: [] as unknown[] });
+function deferredResult(): { command: string; rowCount: null; rows: unknown[] } {
+  return { command: 'DEFERRED', rowCount: null, rows: [] };
+}
 
 /**
  * One connection's waiting writes. `send` runs a statement on the connection; the buffer decides,
@@ -86,7 +88,7 @@ export class WriteBuffer {
       const table = WRITE_TARGET.exec(text)![1]!;
       if (this.waiting.some((write) => write.table === table)) await this.flush();
       this.waiting.push({ sql: text, values, table });
-      return DEFERRED_RESULT;
+      return deferredResult();
     }
     const statement = sql.trimStart().slice(0, 20).toLowerCase();
     if (statement.startsWith('rollback')) {
