@@ -40,11 +40,27 @@ const MARK = '\u0000jifen-parameter:';
 /** Where each bound value of the compiled SQL comes from: a parameter, or a constant of the builder. */
 type Slot = { parameter: string } | { constant: unknown };
 
-interface Prepared {
+/** A compiled statement's text, for the engine it was compiled for. */
+interface CompiledText {
   sql: string;
-  slots: Slot[];
-  /** Postgres: the text a deferred run sends (checked deferrable when first asked for). */
+  /** Compiled for Postgres: named, and deferrable (pg-deferred-writes.ts). */
+  postgres: boolean;
+  /** Postgres: the text a deferred run sends, made (and checked deferrable) when first asked for. */
   deferredSql?: string;
+}
+
+interface Prepared extends CompiledText {
+  slots: Slot[];
+}
+
+/** The text to send: on Postgres a deferred run sends the marked text; elsewhere a deferred write runs at once. */
+function textToSend(compiled: CompiledText, deferred: boolean): string {
+  if (!deferred || !compiled.postgres) return compiled.sql;
+  if (compiled.deferredSql === undefined) {
+    assertDeferrable(compiled.sql);
+    compiled.deferredSql = deferredText(compiled.sql);
+  }
+  return compiled.deferredSql;
 }
 
 export function prepareQuery<Params extends Record<string, unknown>, Row = unknown>(
@@ -83,8 +99,8 @@ function prepared<Params extends Record<string, unknown>, Row>(build: (db: Kysel
     let found = byAdapter.get(adapter);
     if (found === undefined) {
       const placeholders = new Proxy({} as Params, { get: (_target, name) => (typeof name === 'string' ? `${MARK}${name}` : undefined) });
-      found = compileWithPlaceholders(build(db, placeholders));
-      if (isPostgres(db)) nameStatement(found.sql);
+      found = { ...compileWithPlaceholders(build(db, placeholders)), postgres: isPostgres(db) };
+      if (found.postgres) nameStatement(found.sql);
       byAdapter.set(adapter, found);
     }
     return found;
@@ -92,7 +108,7 @@ function prepared<Params extends Record<string, unknown>, Row>(build: (db: Kysel
   const run = (db: Kysely<Database>, params: Params, deferred = false): Promise<QueryResult<Row>> => {
     const prepared = compiled(db);
     const { slots } = prepared;
-    const sql = deferred && isPostgres(db) ? (prepared.deferredSql ??= deferrable(prepared.sql)) : prepared.sql;
+    const sql = textToSend(prepared, deferred);
     const values = slots.map((slot) => ('parameter' in slot ? params[slot.parameter] : slot.constant));
     // On SQLite, a read outside any transaction runs at once (sqlite-dialect.ts `readDirectly`).
     try {
@@ -113,12 +129,7 @@ function prepared<Params extends Record<string, unknown>, Row>(build: (db: Kysel
   };
 }
 
-function deferrable(sql: string): string {
-  assertDeferrable(sql);
-  return deferredText(sql);
-}
-
-function compileWithPlaceholders(query: Compilable<unknown>): Prepared {
+function compileWithPlaceholders(query: Compilable<unknown>): { sql: string; slots: Slot[] } {
   const { sql, parameters } = query.compile();
   if (sql.includes(MARK)) throw new Error(`a prepared query put a parameter into its SQL text instead of binding it: ${sql}`);
   const slots = parameters.map((value): Slot => {
@@ -133,11 +144,8 @@ function compileWithPlaceholders(query: Compilable<unknown>): Prepared {
 const ROWS_PER_INSERT_MAX = 100;
 
 /** A multi-row insert's SQL, and for each bound value the row it comes from (its column repeats in order) or a constant. */
-interface InsertShape {
-  sql: string;
+interface InsertShape extends CompiledText {
   cells: Array<number | { constant: unknown }>;
-  /** Postgres: the text a deferred insert sends. */
-  deferredSql?: string;
 }
 
 const insertShapes = new Map<unknown, Map<string, InsertShape>>();
@@ -165,7 +173,7 @@ export async function insertMany<Table extends keyof Database & string>(
     const count = left >= ROWS_PER_INSERT_MAX ? ROWS_PER_INSERT_MAX : 2 ** Math.floor(Math.log2(left));
     const shape = insertShape(db, table, columns, count);
     const { cells } = shape;
-    const sql = options.deferred && isPostgres(db) ? (shape.deferredSql ??= deferrable(shape.sql)) : shape.sql;
+    const sql = textToSend(shape, options.deferred ?? false);
     const values = new Array<unknown>(cells.length);
     for (let index = 0; index < cells.length; index++) {
       const cell = cells[index]!;
@@ -192,8 +200,8 @@ function insertShape<Table extends keyof Database & string>(db: Kysely<Database>
       if (column !== columns[index % columns.length]) throw new Error(`insertMany(${table}): the compiled insert binds its values out of column order`);
       return Number(rowIndex);
     });
-    shape = { sql, cells };
-    if (isPostgres(db)) nameStatement(sql);
+    shape = { sql, cells, postgres: isPostgres(db) };
+    if (shape.postgres) nameStatement(sql);
     shapes.set(key, shape);
   }
   return shape;
