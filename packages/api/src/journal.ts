@@ -199,15 +199,6 @@ export class JournalWriter {
     private readonly heads: JournalHeads = new JournalHeads(),
   ) {}
 
-  /**
-   * Takes the merchant's chain head now rather than at the first append (Postgres: locks it). For
-   * a service that already holds another per-shop lock and has only writes left: its appends then
-   * read nothing, and on Postgres its writes can go to the server together (pg-deferred-writes.ts).
-   */
-  async lockHead(merchantId: string): Promise<void> {
-    await this.heads.lock(this.db, merchantId);
-  }
-
   /** The merchant's head as the caller read and locked it (see `JournalHeads.adopt`). */
   adoptHead(merchantId: string, row: { seq: number; hash: string }): void {
     this.heads.adopt(merchantId, row);

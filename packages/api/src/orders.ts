@@ -201,7 +201,9 @@ async function payOrder(tx: WriteContext, input: OrderPaidInput, context: { prog
   const day = localDate(paidAt, program.timeZone);
   // The month of that day (`localMonth` would convert the instant again).
   const month = day.slice(0, 7);
-  // A fixed-value order journals its earning: on Postgres the head is locked with the budget row.
+  // A fixed-value order journals its earning: on Postgres the head is locked with the budget row, so
+  // what follows reads nothing and its writes wait and go to the server as one statement with the
+  // commit's (pg-deferred-writes.ts) while the shop's two locks are held.
   const budget = await lockBudgetMonth(tx, merchantId, month, { withHead: program.valuation.kind === 'fixed' });
 
   // Pool programs earn nothing at payment: pool points are minted when the order completes (SPEC §3.2).
@@ -220,10 +222,6 @@ async function payOrder(tx: WriteContext, input: OrderPaidInput, context: { prog
   }
   const eligible = earning?.eligible.amount ?? eligibleAmount(program, earningOrder).amount;
   const points = earning?.points ?? 0;
-  // Only writes are left, but for the journal's head: take it now (on Postgres it came with the budget
-  // row), so the writes below read nothing and on Postgres wait and go to the server as one statement
-  // with the commit's (pg-deferred-writes.ts) while the shop's two locks are held.
-  if (earning !== null && points > 0) await tx.journal.lockHead(merchantId);
   const netting = netAgainstDebt(points, shopper.debt);
   const availableAt = pendingUntil(program, paidAt);
   const isAvailableNow = availableAt.getTime() <= tx.now.getTime();
