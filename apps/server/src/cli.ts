@@ -167,12 +167,10 @@ async function serveUntilSignalled(serving: Serving, io: Io): Promise<number> {
 
 async function startServing(env: Env, overrides: { port?: number; host?: string }, routes: readonly RouteHandler[]): Promise<Serving> {
   const serving = await serve({
-    databaseUrl: env.DATABASE_URL,
+    database: databaseOptions(env),
     port: overrides.port ?? env.PORT,
     host: overrides.host ?? env.HOST,
     logger: createLogger(env.LOG_LEVEL),
-    sqliteSynchronous: env.SQLITE_SYNCHRONOUS,
-    pgPreparedStatements: env.PG_PREPARED_STATEMENTS,
     groupCommit: env.GROUP_COMMIT,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     shopperRate: { ratePerSecond: env.SHOPPER_RATE_PER_SECOND, burst: env.SHOPPER_RATE_BURST },

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { Ledger, runSweep } from '@jifen/api';
-import { type CreateDbOptions, type JifenDb, type SqliteSynchronous, createDb, migrateToLatest } from '@jifen/db';
+import { type CreateDbOptions, type JifenDb, createDb, migrateToLatest } from '@jifen/db';
 import { type JifenServer, type RouteHandler, createServer } from './http/server';
 import { type Job, type JobRunner, startJobs } from './jobs';
 import type { Logger } from './logger';
@@ -14,13 +14,11 @@ import { deliverDueWebhooks } from './webhooks';
  */
 
 export interface ServeOptions {
-  databaseUrl: string;
+  /** How to open the database (`createDb`); the CLI builds it from `DATABASE_URL`, `SQLITE_SYNCHRONOUS` and `PG_PREPARED_STATEMENTS`. */
+  database: CreateDbOptions;
   port: number;
   host: string;
   logger: Logger;
-  sqliteSynchronous?: SqliteSynchronous;
-  /** Postgres: prepared queries as named server-side statements (default true; `PG_PREPARED_STATEMENTS`). */
-  pgPreparedStatements?: boolean;
   groupCommit?: boolean;
   bodyLimitBytes?: number;
   shopperRate?: { ratePerSecond: number; burst: number } | null;
@@ -78,11 +76,7 @@ export function ledgerJobs(ledger: Ledger, metrics: ServerMetrics): Job[] {
 
 export async function serve(options: ServeOptions): Promise<Serving> {
   const { logger } = options;
-  const store = await openDatabase({
-    url: options.databaseUrl,
-    ...(options.sqliteSynchronous === undefined ? {} : { synchronous: options.sqliteSynchronous }),
-    ...(options.pgPreparedStatements === undefined ? {} : { preparedStatements: options.pgPreparedStatements }),
-  });
+  const store = await openDatabase(options.database);
   const ledger = new Ledger(store, { groupCommit: options.groupCommit ?? true });
   const metrics = new ServerMetrics();
   const server = createServer({

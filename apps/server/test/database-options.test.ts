@@ -11,14 +11,13 @@ describePostgres('PG_PREPARED_STATEMENTS, as jifen serve opens the database', ()
   const testDb = useTestDb('postgres');
 
   /** How many statements the connection that ran a prepared query holds on the server. */
-  async function preparedAfterOneQuery(pgPreparedStatements: boolean | undefined): Promise<number> {
+  async function preparedAfterOneQuery(preparedStatements: boolean | undefined): Promise<number> {
     const serving = await serve({
-      databaseUrl: testDb().url,
+      database: { url: testDb().url, ...(preparedStatements === undefined ? {} : { preparedStatements }) },
       port: 0,
       host: '127.0.0.1',
       logger: createLogger('silent'),
       jobIntervalMs: 0,
-      ...(pgPreparedStatements === undefined ? {} : { pgPreparedStatements }),
     });
     try {
       return await serving.ledger.db.connection().execute(async (connection) => {

@@ -76,7 +76,7 @@ describe('jifen serve', () => {
   afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
   it('migrates, serves, and on stop finishes in-flight requests before closing the database', async () => {
-    const serving = await serve({ databaseUrl: join(folder, 'jifen.db'), port: 0, host: '127.0.0.1', logger: createLogger('silent'), jobIntervalMs: 0 });
+    const serving = await serve({ database: { url: join(folder, 'jifen.db') }, port: 0, host: '127.0.0.1', logger: createLogger('silent'), jobIntervalMs: 0 });
     const health = await fetch(`${serving.url}/healthz`);
     expect(health.status).toBe(200);
     const { createMerchant } = await import('@jifen/api');
