@@ -27,30 +27,48 @@ export async function idempotent<Result>(
   const existing = tx.isOnlyWriter
     ? await readRecord.executeTakeFirst(tx.db, record)
     : await claimOrRead(tx, { ...record, requestHash, response: storedResponse(requestJson, 'null'), createdAt });
-  if (existing !== undefined) {
-    const stored = JSON.parse(existing.response) as { request: Record<string, unknown>; result: Result };
-    if (existing.request_hash !== requestHash) {
-      const field = firstDifferentField(stored.request, claim.request) ?? 'payload';
-      throw new JifenError('IDEMPOTENCY_CONFLICT', { scope: claim.scope, key: claim.key, field }, field);
-    }
-    return stored.result;
-  }
-  const result = await work(requestHash);
-  const resultJson = result === undefined ? undefined : canonicalJson(result);
-  const response = storedResponse(requestJson, resultJson);
+  if (existing !== undefined) return replayed<Result>(existing, claim, requestHash);
+  const { response, answer } = firstAnswer(requestJson, await work(requestHash));
   if (!tx.isOnlyWriter) await storeResult.executeDeferred(tx.db, { ...record, response });
   else if ((await claimRecord.executeWrite(tx.db, { ...record, requestHash, response, createdAt })) !== 1) {
     throw new Error('jifen invariant: an idempotency record appeared while its only writer was working');
   }
-  // The first answer is the stored one (canonical key order), so a replay answers with the same bytes.
-  return resultJson === undefined ? result : (JSON.parse(resultJson) as Result);
+  return answer;
+}
+
+/** A stored first answer: the request's hash and the `{"request":…,"result":…}` text `firstAnswer` made. */
+export interface StoredAnswer {
+  request_hash: string;
+  response: string;
+}
+
+/**
+ * The answer to a replay: the stored first result when the request's hash is the stored one, else
+ * an IDEMPOTENCY_CONFLICT naming the first field that differs (`payload` when none can be named).
+ */
+export function replayed<Result>(stored: StoredAnswer, claim: { scope: string; key: string; request: Record<string, unknown> }, requestHash: string): Result {
+  const first = JSON.parse(stored.response) as { request: Record<string, unknown>; result: Result };
+  if (stored.request_hash !== requestHash) {
+    const field = firstDifferentField(first.request, claim.request) ?? 'payload';
+    throw new JifenError('IDEMPOTENCY_CONFLICT', { scope: claim.scope, key: claim.key, field }, field);
+  }
+  return first.result;
+}
+
+/**
+ * The text to store for a first answer, and the answer to give: the stored one (canonical key
+ * order), so the first caller and every replay get the same bytes.
+ */
+export function firstAnswer<Result>(requestJson: string, result: Result): { response: string; answer: Result } {
+  const resultJson = result === undefined ? undefined : canonicalJson(result);
+  return { response: storedResponse(requestJson, resultJson), answer: resultJson === undefined ? result : (JSON.parse(resultJson) as Result) };
 }
 
 /** Postgres: inserts the claim; when the id was already claimed, the record that holds it. */
 async function claimOrRead(
   tx: WriteContext,
   claim: { merchantId: string; scope: string; key: string; requestHash: string; response: string; createdAt: number },
-): Promise<{ request_hash: string; response: string } | undefined> {
+): Promise<StoredAnswer | undefined> {
   if ((await claimRecord.executeWrite(tx.db, claim)) === 1) return undefined;
   const existing = await readRecord.executeTakeFirst(tx.db, claim);
   if (!existing) throw new Error('jifen invariant: a claim that did not insert found its record');
@@ -74,7 +92,8 @@ const claimRecord = prepareQuery(
       .onConflict((conflict) => conflict.columns(['merchant_id', 'scope', 'key']).doNothing()),
 );
 
-const readRecord = prepareQuery((db, record: { merchantId: string; scope: string; key: string }) =>
+/** The record of a write, if there is one (`orders.paid` reads those of orders paid before migration 0004). */
+export const readRecord = prepareQuery((db, record: { merchantId: string; scope: string; key: string }) =>
   db.selectFrom('idempotency').select(['request_hash', 'response']).where('merchant_id', '=', record.merchantId).where('scope', '=', record.scope).where('key', '=', record.key),
 );
 

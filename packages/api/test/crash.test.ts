@@ -251,7 +251,8 @@ function expiredLotsOf(sweep: unknown): number {
 async function footprintOf(db: Kysely<Database>, merchantId: string, event: ShopEvent): Promise<'present' | 'absent' | 'partial'> {
   const idempotency = async (scope: string, key: string) =>
     (await db.selectFrom('idempotency').select('key').where('merchant_id', '=', merchantId).where('scope', '=', scope).where('key', '=', key).executeTakeFirst()) !== undefined;
-  const order = async (orderId: string) => db.selectFrom('orders').select(['status', 'hold_id']).where('merchant_id', '=', merchantId).where('order_id', '=', orderId).executeTakeFirst();
+  const order = async (orderId: string) =>
+    db.selectFrom('orders').select(['status', 'hold_id', 'earned_points', 'paid_response']).where('merchant_id', '=', merchantId).where('order_id', '=', orderId).executeTakeFirst();
   const hold = async (shopperId: string, checkoutId: string) =>
     db.selectFrom('holds').select(['hold_id', 'status']).where('merchant_id', '=', merchantId).where('shopper_id', '=', shopperId).where('checkout_id', '=', checkoutId).executeTakeFirst();
   const journaled = async (kind: string, ref: string) =>
@@ -261,7 +262,9 @@ async function footprintOf(db: Kysely<Database>, merchantId: string, event: Shop
   switch (event.kind) {
     case 'paid': {
       const row = await order(event.orderId);
-      marks = [await idempotency('orders.paid', event.orderId), row !== undefined];
+      // The order row holds the paid event's answer (its idempotency record); an earning order also journals.
+      marks = [row !== undefined, row?.paid_response != null];
+      if (row === undefined || row.earned_points > 0) marks.push(await journaled('earn', event.orderId));
       if (event.checkoutId !== undefined) {
         const captured = await hold(event.shopperId, event.checkoutId);
         marks.push(captured?.status === 'captured', captured !== undefined && (await journaled('hold.capture', captured.hold_id)));

@@ -324,6 +324,42 @@ describeEachDialect('orders: earning, pending points, refunds and cancellations'
       expect(afterRefund.orders).toBe(before.orders);
     });
 
+    it('the first answer is kept on the order’s row, not as an idempotency record', async () => {
+      const order = aPaidOrder(shop.merchantId, { orderId: 'kept' });
+      const paid = await orderPaid(shop.ledger, order);
+      const row = await shop.ledger.db.selectFrom('orders').select(['payload_hash', 'paid_response']).where('merchant_id', '=', shop.merchantId).where('order_id', '=', 'kept').executeTakeFirstOrThrow();
+      expect(JSON.parse(row.paid_response!)).toEqual({ request: expect.objectContaining({ shopperId: 'alice', amount: order.amount }), result: paid });
+      const records = await shop.ledger.db.selectFrom('idempotency').select('key').where('merchant_id', '=', shop.merchantId).where('scope', '=', 'orders.paid').execute();
+      expect(records).toEqual([]);
+    });
+
+    it('an order that applied waiting events answers its replays with that first answer, events included', async () => {
+      await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'late' });
+      const order = aPaidOrder(shop.merchantId, { orderId: 'late' });
+      const paid = await orderPaid(shop.ledger, order);
+      expect(paid.events).toEqual([{ kind: 'completed', ref: 'late', outcome: 'applied' }]);
+      const before = await footprint(shop.ledger.db, shop.merchantId);
+      expect(await orderPaid(shop.ledger, order)).toEqual(paid);
+      await expectRefusal(orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'late', amount: 1 })), 'IDEMPOTENCY_CONFLICT', 'amount');
+      expect(await footprint(shop.ledger.db, shop.merchantId)).toEqual(before);
+    });
+
+    it('an order paid before migration 0004 answers replays and conflicts from its idempotency record', async () => {
+      const order = aPaidOrder(shop.merchantId, { orderId: 'older' });
+      const paid = await orderPaid(shop.ledger, order);
+      // What the ledger stored before 0004: no answer on the row, the same text in a record.
+      const row = await shop.ledger.db.selectFrom('orders').select(['payload_hash', 'paid_response']).where('merchant_id', '=', shop.merchantId).where('order_id', '=', 'older').executeTakeFirstOrThrow();
+      await shop.ledger.db.updateTable('orders').set({ paid_response: null }).where('merchant_id', '=', shop.merchantId).where('order_id', '=', 'older').execute();
+      await shop.ledger.db
+        .insertInto('idempotency')
+        .values({ merchant_id: shop.merchantId, scope: 'orders.paid', key: 'older', request_hash: row.payload_hash, response: row.paid_response!, created_at: 0 })
+        .execute();
+      const before = await footprint(shop.ledger.db, shop.merchantId);
+      expect(await orderPaid(shop.ledger, order)).toEqual(paid);
+      await expectRefusal(orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'older', shopperId: 'bob' })), 'IDEMPOTENCY_CONFLICT', 'shopperId');
+      expect(await footprint(shop.ledger.db, shop.merchantId)).toEqual(before);
+    });
+
     it('an order in another currency is refused, naming the currency, and writes nothing', async () => {
       const before = await footprint(shop.ledger.db, shop.merchantId);
       const refusal = await expectRefusal(orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { currency: 'USD' })), 'CURRENCY_MISMATCH', 'currency');
@@ -464,9 +500,10 @@ describePostgres('a paid order on Postgres', () => {
       expect(locked).toBeGreaterThan(0);
       expect(sent.slice(locked + 1)).toEqual([expect.stringMatching(/^with w0 as \(/), 'commit']);
       const written = [...sent[locked + 1]!.matchAll(/(?:insert into|update) "([a-z_]+)"/g)].map((match) => match[1]);
-      expect(written).toEqual(['lots', 'shopper_days', 'budget_months', 'orders', 'shoppers', 'journal', 'idempotency', 'journal_heads']);
-      // Begin, program, idempotency claim, order key, shopper, tier spends, budget and head, writes, commit.
-      expect(sent).toHaveLength(9);
+      // No idempotency record: the order's row keeps its answer.
+      expect(written).toEqual(['lots', 'shopper_days', 'budget_months', 'orders', 'shoppers', 'journal', 'journal_heads']);
+      // Begin, program, order key (the claim: new, so there is no answer to read), shopper, tier spends, budget and head, writes, commit.
+      expect(sent).toHaveLength(8);
 
       expect(await orderOf(store.db, merchantId, 'locks-2')).toMatchObject({ earned_points: paid.earned.points, status: 'paid' });
       expect(await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'locks-2', shopperId: 'regular' }))).toEqual(paid);

@@ -164,6 +164,12 @@ export interface OrdersTable {
   minted: number;
   program_version: number;
   payload_hash: string;
+  /**
+   * The paid event's first answer, as an idempotency record stores it (`{"request":…,"result":…}`,
+   * canonical): a replay of `merchant.orders.paid` answers from here. Null for orders paid before
+   * migration 0004, whose answer is in their idempotency record.
+   */
+  paid_response: string | null;
 }
 
 export interface OrderEventsTable {

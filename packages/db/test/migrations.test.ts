@@ -67,6 +67,16 @@ describeEachDialect('migrations', (dialect) => {
     expect(restored).not.toContain('lots_shopper_expiry_idx');
   });
 
+  test('0004 gives orders a column for the paid answer, empty on orders paid before it, and its down removes it', async () => {
+    testDb = await createTestDb(dialect, { migrate: false });
+    await migrateToLatest(testDb.db);
+    const columnsOfOrders = async () => (await testDb!.db.introspection.getTables()).find((table) => table.name === 'orders')!.columns.map((column) => column.name);
+    expect(await columnsOfOrders()).toContain('paid_response');
+    await migrations['0004-orders-paid-response']!.down!(testDb.db);
+    expect(await columnsOfOrders()).not.toContain('paid_response');
+    expect(await columnsOfOrders()).toContain('payload_hash');
+  });
+
   test('a failing migration throws an error naming the migration, with the driver error as cause', async () => {
     testDb = await createTestDb(dialect, { migrate: false });
     await sql`create table merchants (id text)`.execute(testDb.db);

@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import { ledgerMigration } from './0001-ledger';
 import { poolMigration } from './0002-pool';
 import { lotsShopperExpiryMigration } from './0003-lots-shopper-expiry';
+import { ordersPaidResponseMigration } from './0004-orders-paid-response';
 
 /**
  * Every migration, by name, in the order they run. A static record rather than a folder scan, so
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '0001-ledger': ledgerMigration,
   '0002-pool': poolMigration,
   '0003-lots-shopper-expiry': lotsShopperExpiryMigration,
+  '0004-orders-paid-response': ordersPaidResponseMigration,
 };
