@@ -1,4 +1,4 @@
-import { type Database, type JifenDb, type JifenDialect, isRetryableTransactionError } from '@jifen/db';
+import { type Database, type JifenDb, type JifenDialect, isRetryableTransactionError, ownTransaction, releaseTransaction } from '@jifen/db';
 import { type ControlledTransaction, CompiledQuery, type Kysely, type SelectQueryBuilder } from 'kysely';
 import { JournalHeads, JournalWriter } from './journal';
 
@@ -97,10 +97,16 @@ export class Ledger {
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await this.db.transaction().execute(async (trx) => {
-          const tx = this.context(trx);
-          const value = await work(tx);
-          await tx.journal.finish();
-          return value;
+          // SQLite: the transaction's statements run straight on the connection it holds (@jifen/db `ownTransaction`).
+          ownTransaction(trx, this.db);
+          try {
+            const tx = this.context(trx);
+            const value = await work(tx);
+            await tx.journal.finish();
+            return value;
+          } finally {
+            releaseTransaction(trx);
+          }
         });
       } catch (error) {
         if (attempt >= this.retryAttempts || !isRetryableTransactionError(error)) throw error;
@@ -126,6 +132,7 @@ export class Ledger {
     let trx: ControlledTransaction<Database> | undefined;
     try {
       trx = await this.db.startTransaction().execute();
+      ownTransaction(trx, this.db);
       // The batch's writes share the chain heads: each write moves them in memory, a failed write
       // rewinds them, and they are written back once, before the commit.
       const heads = new JournalHeads();
@@ -144,9 +151,13 @@ export class Ledger {
         }
       }
       await heads.write(trx);
+      releaseTransaction(trx);
       await trx.commit().execute();
     } catch (error) {
-      if (trx) await trx.rollback().execute().catch(() => undefined);
+      if (trx) {
+        releaseTransaction(trx);
+        await trx.rollback().execute().catch(() => undefined);
+      }
       for (const item of batch) item.reject(error);
       return;
     }

@@ -1,4 +1,6 @@
+import { type Database, type NewMerchantRow, prepareQuery } from '@jifen/db';
 import { createTestDb, describeEachDialect, useTestDb } from '@jifen/db/testing';
+import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JifenError } from '../src/errors';
 import { idempotent } from '../src/idempotency';
@@ -87,6 +89,32 @@ describeEachDialect('ledger writes', (dialect) => {
 
   it('starts a merchant with an empty, consistent ledger', async () => {
     await assertLedgerInvariants(store().db, merchantId);
+  });
+});
+
+describe('a write’s statements on SQLite', () => {
+  const store = useTestDb('sqlite');
+  const idOf = prepareQuery((db, key: { id: string }) => db.selectFrom('merchants').select('id').where('id', '=', key.id));
+  const aMerchantRow = (id: string): NewMerchantRow => ({ id, name: id, widget_secret: 'secret', storefront_origins: '[]', program_version: 1, created_at: 0 });
+
+  it.each([
+    ['alone', false],
+    ['in group commit', true],
+  ] as const)('run straight on the connection the transaction holds (%s), and not after it ends', async (_case, groupCommit) => {
+    const ledger = new Ledger(store(), { groupCommit });
+    const [a, b] = [`direct-a-${groupCommit}`, `direct-b-${groupCommit}`];
+    let escaped: Kysely<Database> | undefined;
+    const seen = await ledger.write(async (tx) => {
+      escaped = tx.db;
+      // Kysely runs the first insert now and queues the second; a prepared read runs at once, ahead of it.
+      const first = tx.db.insertInto('merchants').values(aMerchantRow(a)).execute();
+      const second = tx.db.insertInto('merchants').values(aMerchantRow(b)).execute();
+      const read = idOf.execute(tx.db, { id: b });
+      await Promise.all([first, second]);
+      return { before: await read, after: await idOf.execute(tx.db, { id: b }) };
+    });
+    expect(seen).toEqual({ before: [], after: [{ id: b }] });
+    await expect(idOf.execute(escaped!, { id: a })).rejects.toThrow(/committed/);
   });
 });
 

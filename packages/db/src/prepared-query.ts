@@ -2,7 +2,7 @@ import { type Compilable, CompiledQuery, type Insertable, type Kysely, PostgresA
 import type { Database } from './schema';
 import { assertDeferrable, deferredText } from './pg-deferred-writes';
 import { nameStatement } from './pg-statements';
-import { readDirectly } from './sqlite-dialect';
+import { readDirectly, runInTransaction } from './sqlite-dialect';
 
 /**
  * Queries built and compiled by Kysely once, then run many times with new values.
@@ -110,8 +110,11 @@ function prepared<Params extends Record<string, unknown>, Row>(build: (db: Kysel
     const { slots } = prepared;
     const sql = textToSend(prepared, deferred);
     const values = slots.map((slot) => ('parameter' in slot ? params[slot.parameter] : slot.constant));
-    // On SQLite, a read outside any transaction runs at once (sqlite-dialect.ts `readDirectly`).
+    // On SQLite, a statement of a transaction the Ledger owns, or a read outside any transaction,
+    // runs at once (sqlite-dialect.ts `runInTransaction`, `readDirectly`).
     try {
+      const result = runInTransaction(db, sql, values);
+      if (result !== undefined) return Promise.resolve(result as QueryResult<Row>);
       const rows = readDirectly(db, sql, values);
       if (rows !== undefined) return Promise.resolve({ rows: rows as Row[] });
     } catch (error) {
@@ -179,7 +182,7 @@ export async function insertMany<Table extends keyof Database & string>(
       const cell = cells[index]!;
       values[index] = typeof cell === 'number' ? (rows[start + cell] as Record<string, unknown>)[columns[index % columns.length]!] : cell.constant;
     }
-    await db.executeQuery(CompiledQuery.raw(sql, values));
+    if (runInTransaction(db, sql, values) === undefined) await db.executeQuery(CompiledQuery.raw(sql, values));
     start += count;
   }
 }
