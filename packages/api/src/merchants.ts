@@ -165,13 +165,18 @@ export async function getProgram(db: Kysely<Database>, merchantId: string, versi
     config = (await readProgramVersion.executeTakeFirst(db, { merchantId, version: wanted }))?.config;
   }
   if (config === null || config === undefined) throw new JifenError('NOT_FOUND', { what: 'program version' }, 'version');
+  return { version: wanted, program: programOfConfig(config) };
+}
+
+/** The program a stored config text holds (`program_versions.config`), parsed once per text. */
+export function programOfConfig(config: string): Program {
   let program = parsedPrograms.get(config);
   if (!program) {
     program = validProgram(JSON.parse(config));
     if (parsedPrograms.size > 1000) parsedPrograms.clear();
     parsedPrograms.set(config, program);
   }
-  return { version: wanted, program };
+  return program;
 }
 
 /** A program version as a caller has just read it from `merchants` + `program_versions`. */

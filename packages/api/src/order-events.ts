@@ -2,6 +2,7 @@ import { prepareLockingRead, prepareQuery } from '@jifen/db';
 import { canonicalJson, firstDifferentField, sha256Hex } from './canonical';
 import { JifenError } from './errors';
 import type { WriteContext } from './ledger';
+import { type VersionedProgram, getProgram, programOfConfig } from './merchants';
 
 /**
  * Order events that arrive before their order (issue 3: shop platforms retry for hours, so
@@ -58,6 +59,45 @@ export async function lockOrderKey(tx: WriteContext, merchantId: string, orderId
   await lockKeyRow.execute(tx.db, key);
   return { isFirstEvent: false };
 }
+
+/**
+ * `lockOrderKey` and the merchant's current program, for a paid order: on Postgres the key row's
+ * insert and the program's read go to the server as one statement (a data-modifying CTE), one round
+ * trip where they were two; on SQLite the program's read alone, as `getProgram`.
+ */
+export async function lockOrderKeyWithProgram(
+  tx: WriteContext,
+  merchantId: string,
+  orderId: string,
+): Promise<VersionedProgram & { key: { isFirstEvent: boolean } }> {
+  if (tx.dialect !== 'postgres') return { ...(await getProgram(tx.db, merchantId)), key: { isFirstEvent: false } };
+  const key = { merchantId, eventId: `${KEY_ROW_KIND}:${orderId}` };
+  const row = await insertKeyRowReadProgram.executeTakeFirst(tx.db, { ...key, orderId, at: tx.now.getTime() });
+  // No merchant: the key row's insert is rolled back with the refusal.
+  if (row === undefined) throw new JifenError('NOT_FOUND', { what: 'merchant' }, 'merchantId');
+  if (row.config === null) throw new JifenError('NOT_FOUND', { what: 'program version' }, 'version');
+  const program = { version: Number(row.version), program: programOfConfig(row.config) };
+  // As in `lockOrderKey`: a row this statement inserted is this transaction's; an existing one is locked.
+  if (Number(row.inserted) > 0) return { ...program, key: { isFirstEvent: true } };
+  await lockKeyRow.execute(tx.db, key);
+  return { ...program, key: { isFirstEvent: false } };
+}
+
+/** Postgres only (SQLite has no data-modifying CTE): the key row's insert, and the current program read in the same statement. */
+const insertKeyRowReadProgram = prepareQuery((db, key: { merchantId: string; eventId: string; orderId: string; at: number }) =>
+  db
+    .with('inserted_key', (cte) =>
+      cte
+        .insertInto('order_events')
+        .values({ merchant_id: key.merchantId, event_id: key.eventId, order_id: key.orderId, kind: KEY_ROW_KIND, payload: '{}', payload_hash: '', received_at: key.at, applied_at: key.at })
+        .onConflict((conflict) => conflict.columns(['merchant_id', 'event_id']).doNothing())
+        .returning('event_id'),
+    )
+    .selectFrom('merchants')
+    .leftJoin('program_versions', (join) => join.onRef('program_versions.merchant_id', '=', 'merchants.id').onRef('program_versions.version', '=', 'merchants.program_version'))
+    .select((eb) => ['merchants.program_version as version', 'program_versions.config', eb.selectFrom('inserted_key').select(eb.fn.countAll().as('count')).as('inserted')])
+    .where('merchants.id', '=', key.merchantId),
+);
 
 const insertKeyRow = prepareQuery((db, key: { merchantId: string; eventId: string; orderId: string; at: number }) =>
   db

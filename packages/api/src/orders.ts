@@ -45,6 +45,7 @@ import {
   type OrderEventWaiting,
   type WaitingEvent,
   lockOrderKey,
+  lockOrderKeyWithProgram,
   markEventApplied,
   storeWaitingEvent,
   waitingEvents,
@@ -155,7 +156,8 @@ const PAID_SCOPE = 'orders.paid';
 export async function orderPaid(ledger: Ledger, input: OrderPaidInput): Promise<OrderPaidResult> {
   return ledger.write(async (tx) => {
     const { merchantId, orderId } = input;
-    const { version, program } = await getProgram(tx.db, merchantId);
+    // The order's key row is the claim (on Postgres sent with the program's read, in one statement).
+    const { version, program, key } = await lockOrderKeyWithProgram(tx, merchantId, orderId);
     const request = {
       shopperId: input.shopperId,
       amount: input.amount,
@@ -170,7 +172,6 @@ export async function orderPaid(ledger: Ledger, input: OrderPaidInput): Promise<
     const requestJson = canonicalJson(request);
     // The order's payload hash is the request's hash, as an idempotency record would keep it.
     const requestHash = sha256Hex(requestJson);
-    const key = await lockOrderKey(tx, merchantId, orderId);
     // A key row this transaction inserted means no event of the order came before: nothing to replay.
     const first = key.isFirstEvent ? undefined : await paidAnswerOf(tx, merchantId, orderId);
     if (first !== undefined) return replayed<OrderPaidResult>(first, { scope: PAID_SCOPE, key: orderId, request }, requestHash);

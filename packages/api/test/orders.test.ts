@@ -360,6 +360,11 @@ describeEachDialect('orders: earning, pending points, refunds and cancellations'
       expect(await footprint(shop.ledger.db, shop.merchantId)).toEqual(before);
     });
 
+    it('an order for a merchant that does not exist is NOT_FOUND naming the merchant, and leaves no key row', async () => {
+      await expectRefusal(orderPaid(shop.ledger, aPaidOrder('no-such-merchant', { orderId: 'ghost' })), 'NOT_FOUND', 'merchantId');
+      expect(await shop.ledger.db.selectFrom('order_events').select('event_id').where('merchant_id', '=', 'no-such-merchant').execute()).toEqual([]);
+    });
+
     it('an order in another currency is refused, naming the currency, and writes nothing', async () => {
       const before = await footprint(shop.ledger.db, shop.merchantId);
       const refusal = await expectRefusal(orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { currency: 'USD' })), 'CURRENCY_MISMATCH', 'currency');
@@ -502,8 +507,9 @@ describePostgres('a paid order on Postgres', () => {
       const written = [...sent[locked + 1]!.matchAll(/(?:insert into|update) "([a-z_]+)"/g)].map((match) => match[1]);
       // No idempotency record: the order's row keeps its answer.
       expect(written).toEqual(['lots', 'shopper_days', 'budget_months', 'orders', 'shoppers', 'journal', 'journal_heads']);
-      // Begin, program, order key (the claim: new, so there is no answer to read), shopper, tier spends, budget and head, writes, commit.
-      expect(sent).toHaveLength(8);
+      // Begin, the order key (the claim: new, so there is no answer to read) with the program, shopper, tier spends, budget and head, writes, commit.
+      expect(sent[1]).toMatch(/^with "inserted_key" as \(insert into "order_events" .* from "merchants"/s);
+      expect(sent).toHaveLength(7);
 
       expect(await orderOf(store.db, merchantId, 'locks-2')).toMatchObject({ earned_points: paid.earned.points, status: 'paid' });
       expect(await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'locks-2', shopperId: 'regular' }))).toEqual(paid);
