@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createTrpcHandler } from './trpc-handler';
 
 /**
- * The handler runs a procedure's middleware chain itself (`runProcedure`, native object spreads
+ * The handler runs a procedure's middleware chain itself (`runProcedure`, objects written out
  * instead of tRPC's helper). What a procedure sees and answers must be what tRPC's own caller
  * gives: the context each middleware adds, inputs merged across `.input()` calls, `meta`, and a
  * throw anywhere in the chain answered as that error.

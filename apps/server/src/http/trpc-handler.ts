@@ -160,27 +160,39 @@ interface NextOptions {
 /**
  * Calls a procedure as calling it directly does (tRPC 11's `createProcedureCaller` and
  * `callRecursive`: each middleware gets the options, `meta` and a `next` that merges the context
- * and input it is given; a throw anywhere becomes a failed result), with the object spreads V8 does
- * natively. tRPC's bundle spreads through a helper that defines properties one at a time, and
- * copies the options twice and the context once per middleware: ~10 µs of a shopper quote's
- * ~80 µs. A procedure with its own `experimental_caller` is called as it is.
+ * and input it is given; a throw anywhere becomes a failed result), with each middleware's options
+ * written out field by field. tRPC's bundle spreads through a helper that defines properties one
+ * at a time, and copies the options twice and the context once per middleware: ~10 µs of a
+ * shopper quote's ~80 µs; native spreads of the options cost a few % of a quote more than the
+ * fields written out (docs/performance.md). A procedure with its own `experimental_caller` is
+ * called as it is.
  */
 function runProcedure(procedure: AnyTRPCProcedure, opts: MiddlewareOptions): Promise<unknown> {
   const def = procedure._def as unknown as { middlewares?: Middleware[]; meta?: unknown; caller?: unknown };
   if (def.caller || !Array.isArray(def.middlewares)) return procedure(opts);
   const { middlewares, meta } = def;
+  // Each middleware gets a fresh object, as tRPC gives them, written out field by field (one shape,
+  // no spread of the options: a quote passes through several middlewares).
   const callFrom = async (index: number, options: MiddlewareOptions): Promise<MiddlewareResult> => {
     try {
       return await middlewares[index]!({
-        ...options,
-        meta,
+        path: options.path,
+        type: options.type,
+        ctx: options.ctx,
         input: options.input,
+        getRawInput: options.getRawInput,
+        signal: options.signal,
+        batchIndex: options.batchIndex,
+        meta,
         next: (next) =>
           callFrom(index + 1, {
-            ...options,
+            path: options.path,
+            type: options.type,
             ctx: next?.ctx ? { ...(options.ctx as object), ...next.ctx } : options.ctx,
             input: next && 'input' in next ? next.input : options.input,
             getRawInput: next?.getRawInput ?? options.getRawInput,
+            signal: options.signal,
+            batchIndex: options.batchIndex,
           }),
       });
     } catch (cause) {
