@@ -153,23 +153,25 @@ const readProgramVersion = prepareQuery((db, key: { merchantId: string; version:
 
 /** The merchant's current program (or a given version of it). */
 export async function getProgram(db: Kysely<Database>, merchantId: string, version?: number): Promise<VersionedProgram> {
-  let wanted = version;
-  let config: string | null | undefined;
-  if (wanted === undefined) {
-    // Every write starts here: the current version and its config in one statement.
-    const current = await readCurrentProgram.executeTakeFirst(db, { merchantId });
-    if (!current) throw new JifenError('NOT_FOUND', { what: 'merchant' }, 'merchantId');
-    wanted = Number(current.version);
-    config = current.config;
-  } else {
-    config = (await readProgramVersion.executeTakeFirst(db, { merchantId, version: wanted }))?.config;
-  }
-  if (config === null || config === undefined) throw new JifenError('NOT_FOUND', { what: 'program version' }, 'version');
-  return { version: wanted, program: programOfConfig(config) };
+  // Every write starts here: the current version and its config in one statement.
+  if (version === undefined) return currentProgramOf(await readCurrentProgram.executeTakeFirst(db, { merchantId }));
+  const config = (await readProgramVersion.executeTakeFirst(db, { merchantId, version }))?.config;
+  return { version, program: programOfConfig(config) };
 }
 
-/** The program a stored config text holds (`program_versions.config`), parsed once per text. */
-export function programOfConfig(config: string): Program {
+/**
+ * The program of a row of `merchants` left-joined to its current `program_versions` row (as
+ * `getProgram` reads it, or a statement that reads it with something else): NOT_FOUND naming the
+ * merchant when there is no row, the version when its config is missing.
+ */
+export function currentProgramOf(row: { version: number; config: string | null } | undefined): VersionedProgram {
+  if (!row) throw new JifenError('NOT_FOUND', { what: 'merchant' }, 'merchantId');
+  return { version: Number(row.version), program: programOfConfig(row.config) };
+}
+
+/** The program a stored config text holds (`program_versions.config`), parsed once per text; NOT_FOUND naming the version when there is none. */
+function programOfConfig(config: string | null | undefined): Program {
+  if (config === null || config === undefined) throw new JifenError('NOT_FOUND', { what: 'program version' }, 'version');
   let program = parsedPrograms.get(config);
   if (!program) {
     program = validProgram(JSON.parse(config));

@@ -1,8 +1,9 @@
-import { prepareLockingRead, prepareQuery } from '@jifen/db';
+import { type Database, prepareLockingRead, prepareQuery } from '@jifen/db';
+import type { QueryCreator } from 'kysely';
 import { canonicalJson, firstDifferentField, sha256Hex } from './canonical';
 import { JifenError } from './errors';
 import type { WriteContext } from './ledger';
-import { type VersionedProgram, getProgram, programOfConfig } from './merchants';
+import { type VersionedProgram, currentProgramOf, getProgram } from './merchants';
 
 /**
  * Order events that arrive before their order (issue 3: shop platforms retry for hours, so
@@ -51,10 +52,26 @@ const KEY_ROW_KIND = 'order';
  */
 export async function lockOrderKey(tx: WriteContext, merchantId: string, orderId: string): Promise<{ isFirstEvent: boolean }> {
   if (tx.dialect !== 'postgres') return { isFirstEvent: false };
-  const at = tx.now.getTime();
-  const key = { merchantId, eventId: `${KEY_ROW_KIND}:${orderId}` };
-  const inserted = await insertKeyRow.executeWrite(tx.db, { ...key, orderId, at });
-  // A row this transaction inserted is already its own until commit; only an existing one needs the lock.
+  const key = keyRowOf(tx, merchantId, orderId);
+  return keyTaken(tx, key, await insertKeyRow.executeWrite(tx.db, key));
+}
+
+type KeyRow = { merchantId: string; eventId: string; orderId: string; at: number };
+
+function keyRowOf(tx: WriteContext, merchantId: string, orderId: string): KeyRow {
+  return { merchantId, eventId: `${KEY_ROW_KIND}:${orderId}`, orderId, at: tx.now.getTime() };
+}
+
+/** The key row's insert, which does nothing when the row exists: alone, or in a statement with the program's read. */
+function insertKeyRowInto(creator: QueryCreator<Database>, key: KeyRow) {
+  return creator
+    .insertInto('order_events')
+    .values({ merchant_id: key.merchantId, event_id: key.eventId, order_id: key.orderId, kind: KEY_ROW_KIND, payload: '{}', payload_hash: '', received_at: key.at, applied_at: key.at })
+    .onConflict((conflict) => conflict.columns(['merchant_id', 'event_id']).doNothing());
+}
+
+/** After the key row's insert: a row this transaction inserted is already its own until commit; only an existing one needs the lock. */
+async function keyTaken(tx: WriteContext, key: KeyRow, inserted: number): Promise<{ isFirstEvent: boolean }> {
   if (inserted > 0) return { isFirstEvent: true };
   await lockKeyRow.execute(tx.db, key);
   return { isFirstEvent: false };
@@ -71,40 +88,23 @@ export async function lockOrderKeyWithProgram(
   orderId: string,
 ): Promise<VersionedProgram & { key: { isFirstEvent: boolean } }> {
   if (tx.dialect !== 'postgres') return { ...(await getProgram(tx.db, merchantId)), key: { isFirstEvent: false } };
-  const key = { merchantId, eventId: `${KEY_ROW_KIND}:${orderId}` };
-  const row = await insertKeyRowReadProgram.executeTakeFirst(tx.db, { ...key, orderId, at: tx.now.getTime() });
-  // No merchant: the key row's insert is rolled back with the refusal.
-  if (row === undefined) throw new JifenError('NOT_FOUND', { what: 'merchant' }, 'merchantId');
-  if (row.config === null) throw new JifenError('NOT_FOUND', { what: 'program version' }, 'version');
-  const program = { version: Number(row.version), program: programOfConfig(row.config) };
-  // As in `lockOrderKey`: a row this statement inserted is this transaction's; an existing one is locked.
-  if (Number(row.inserted) > 0) return { ...program, key: { isFirstEvent: true } };
-  await lockKeyRow.execute(tx.db, key);
-  return { ...program, key: { isFirstEvent: false } };
+  const key = keyRowOf(tx, merchantId, orderId);
+  const row = await insertKeyRowReadProgram.executeTakeFirst(tx.db, key);
+  // No merchant: NOT_FOUND (`currentProgramOf` throws first), and the key row's insert is rolled back with the refusal.
+  return { ...currentProgramOf(row), key: await keyTaken(tx, key, Number(row?.inserted ?? 0)) };
 }
 
 /** Postgres only (SQLite has no data-modifying CTE): the key row's insert, and the current program read in the same statement. */
-const insertKeyRowReadProgram = prepareQuery((db, key: { merchantId: string; eventId: string; orderId: string; at: number }) =>
+const insertKeyRowReadProgram = prepareQuery((db, key: KeyRow) =>
   db
-    .with('inserted_key', (cte) =>
-      cte
-        .insertInto('order_events')
-        .values({ merchant_id: key.merchantId, event_id: key.eventId, order_id: key.orderId, kind: KEY_ROW_KIND, payload: '{}', payload_hash: '', received_at: key.at, applied_at: key.at })
-        .onConflict((conflict) => conflict.columns(['merchant_id', 'event_id']).doNothing())
-        .returning('event_id'),
-    )
+    .with('inserted_key', (cte) => insertKeyRowInto(cte, key).returning('event_id'))
     .selectFrom('merchants')
     .leftJoin('program_versions', (join) => join.onRef('program_versions.merchant_id', '=', 'merchants.id').onRef('program_versions.version', '=', 'merchants.program_version'))
     .select((eb) => ['merchants.program_version as version', 'program_versions.config', eb.selectFrom('inserted_key').select(eb.fn.countAll().as('count')).as('inserted')])
     .where('merchants.id', '=', key.merchantId),
 );
 
-const insertKeyRow = prepareQuery((db, key: { merchantId: string; eventId: string; orderId: string; at: number }) =>
-  db
-    .insertInto('order_events')
-    .values({ merchant_id: key.merchantId, event_id: key.eventId, order_id: key.orderId, kind: KEY_ROW_KIND, payload: '{}', payload_hash: '', received_at: key.at, applied_at: key.at })
-    .onConflict((conflict) => conflict.columns(['merchant_id', 'event_id']).doNothing()),
-);
+const insertKeyRow = prepareQuery((db, key: KeyRow) => insertKeyRowInto(db, key));
 
 const lockKeyRow = prepareLockingRead((db, key: { merchantId: string; eventId: string }) =>
   db.selectFrom('order_events').select('event_id').where('merchant_id', '=', key.merchantId).where('event_id', '=', key.eventId),

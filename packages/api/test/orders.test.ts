@@ -324,10 +324,13 @@ describeEachDialect('orders: earning, pending points, refunds and cancellations'
       expect(afterRefund.orders).toBe(before.orders);
     });
 
+    const paidAnswerRow = (orderId: string) =>
+      shop.ledger.db.selectFrom('orders').select(['payload_hash', 'paid_response']).where('merchant_id', '=', shop.merchantId).where('order_id', '=', orderId).executeTakeFirstOrThrow();
+
     it('the first answer is kept on the order’s row, not as an idempotency record', async () => {
       const order = aPaidOrder(shop.merchantId, { orderId: 'kept' });
       const paid = await orderPaid(shop.ledger, order);
-      const row = await shop.ledger.db.selectFrom('orders').select(['payload_hash', 'paid_response']).where('merchant_id', '=', shop.merchantId).where('order_id', '=', 'kept').executeTakeFirstOrThrow();
+      const row = await paidAnswerRow('kept');
       expect(JSON.parse(row.paid_response!)).toEqual({ request: expect.objectContaining({ shopperId: 'alice', amount: order.amount }), result: paid });
       const records = await shop.ledger.db.selectFrom('idempotency').select('key').where('merchant_id', '=', shop.merchantId).where('scope', '=', 'orders.paid').execute();
       expect(records).toEqual([]);
@@ -348,7 +351,7 @@ describeEachDialect('orders: earning, pending points, refunds and cancellations'
       const order = aPaidOrder(shop.merchantId, { orderId: 'older' });
       const paid = await orderPaid(shop.ledger, order);
       // What the ledger stored before 0004: no answer on the row, the same text in a record.
-      const row = await shop.ledger.db.selectFrom('orders').select(['payload_hash', 'paid_response']).where('merchant_id', '=', shop.merchantId).where('order_id', '=', 'older').executeTakeFirstOrThrow();
+      const row = await paidAnswerRow('older');
       await shop.ledger.db.updateTable('orders').set({ paid_response: null }).where('merchant_id', '=', shop.merchantId).where('order_id', '=', 'older').execute();
       await shop.ledger.db
         .insertInto('idempotency')

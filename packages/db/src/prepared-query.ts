@@ -109,18 +109,7 @@ function prepared<Params extends Record<string, unknown>, Row>(build: (db: Kysel
     const prepared = compiled(db);
     const { slots } = prepared;
     const sql = textToSend(prepared, deferred);
-    const values = slots.map((slot) => ('parameter' in slot ? params[slot.parameter] : slot.constant));
-    // On SQLite, a statement of a transaction the Ledger owns, or a read outside any transaction,
-    // runs at once (sqlite-dialect.ts `runInTransaction`, `readDirectly`).
-    try {
-      const result = runInTransaction(db, sql, values);
-      if (result !== undefined) return Promise.resolve(result as QueryResult<Row>);
-      const rows = readDirectly(db, sql, values);
-      if (rows !== undefined) return Promise.resolve({ rows: rows as Row[] });
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
-    return db.executeQuery<Row>(CompiledQuery.raw(sql, values) as CompiledQuery<Row>);
+    return runText<Row>(db, sql, slots.map((slot) => ('parameter' in slot ? params[slot.parameter] : slot.constant)));
   };
   return {
     execute: async (db, params) => (await run(db, params)).rows,
@@ -130,6 +119,23 @@ function prepared<Params extends Record<string, unknown>, Row>(build: (db: Kysel
       await run(db, params, true);
     },
   };
+}
+
+/**
+ * Runs a compiled text on `db`. On SQLite a statement of a transaction the Ledger owns, or a read
+ * outside any transaction, runs at once on the connection (sqlite-dialect.ts `runInTransaction`,
+ * `readDirectly`); anything else goes through Kysely.
+ */
+function runText<Row>(db: Kysely<Database>, sql: string, values: unknown[]): Promise<QueryResult<Row>> {
+  try {
+    const result = runInTransaction(db, sql, values);
+    if (result !== undefined) return Promise.resolve(result as QueryResult<Row>);
+    const rows = readDirectly(db, sql, values);
+    if (rows !== undefined) return Promise.resolve({ rows: rows as Row[] });
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+  return db.executeQuery<Row>(CompiledQuery.raw(sql, values) as CompiledQuery<Row>);
 }
 
 function compileWithPlaceholders(query: Compilable<unknown>): { sql: string; slots: Slot[] } {
@@ -182,7 +188,7 @@ export async function insertMany<Table extends keyof Database & string>(
       const cell = cells[index]!;
       values[index] = typeof cell === 'number' ? (rows[start + cell] as Record<string, unknown>)[columns[index % columns.length]!] : cell.constant;
     }
-    if (runInTransaction(db, sql, values) === undefined) await db.executeQuery(CompiledQuery.raw(sql, values));
+    await runText(db, sql, values);
     start += count;
   }
 }

@@ -1,5 +1,6 @@
+import type { ControlledTransaction, Kysely } from 'kysely';
 import { describe, expect, test } from 'vitest';
-import { insertMany, isUniqueViolation, ownTransaction, prepareQuery, releaseTransaction } from '../src';
+import { type Database, insertMany, isUniqueViolation, ownTransaction, prepareQuery, releaseTransaction } from '../src';
 import { useTestDb } from '../src/testing';
 import { aMerchant } from './builders';
 
@@ -14,29 +15,38 @@ describe('owned transactions (sqlite)', () => {
   const nameOf = prepareQuery((db, key: { id: string }) => db.selectFrom('merchants').select('name').where('id', '=', key.id));
   const rename = prepareQuery((db, change: { id: string; name: string }) => db.updateTable('merchants').set({ name: change.name }).where('id', '=', change.id));
 
-  test('a prepared statement answers as through Kysely and sees the transaction’s own writes', async () => {
-    const { db } = testDb();
-    await db.insertInto('merchants').values(aMerchant({ id: 'own_1', name: 'before' })).execute();
+  /**
+   * Runs `work` in a transaction handed over as the Ledger hands its own, then takes it back and
+   * ends it as `end` says — also when `work` fails, so a failed test never leaves the write lock held.
+   */
+  async function inOwnedTransaction(db: Kysely<Database>, end: 'commit' | 'rollback', work: (trx: ControlledTransaction<Database>) => Promise<void>) {
     const trx = await db.startTransaction().execute();
     try {
       ownTransaction(trx, db);
+      await work(trx);
+    } finally {
+      releaseTransaction(trx);
+      await (end === 'commit' ? trx.commit() : trx.rollback()).execute();
+    }
+    return trx;
+  }
+
+  test('a prepared statement answers as through Kysely and sees the transaction’s own writes', async () => {
+    const { db } = testDb();
+    await db.insertInto('merchants').values(aMerchant({ id: 'own_1', name: 'before' })).execute();
+    await inOwnedTransaction(db, 'rollback', async (trx) => {
       expect(await rename.executeWrite(trx, { id: 'own_1', name: 'inside' })).toBe(1);
       expect(await rename.executeWrite(trx, { id: 'nobody', name: 'x' })).toBe(0);
       expect(await nameOf.execute(trx, { id: 'own_1' })).toEqual([{ name: 'inside' }]);
       // Kysely's own way, on the same transaction, sees the same row.
       expect(await trx.selectFrom('merchants').select('name').where('id', '=', 'own_1').execute()).toEqual([{ name: 'inside' }]);
-    } finally {
-      releaseTransaction(trx);
-      await trx.rollback().execute();
-    }
+    });
     expect(await nameOf.execute(db, { id: 'own_1' })).toEqual([{ name: 'before' }]);
   });
 
   test('its statements run at once, ahead of a Kysely statement still queued behind another', async () => {
     const { db } = testDb();
-    const trx = await db.startTransaction().execute();
-    try {
-      ownTransaction(trx, db);
+    const ended = await inOwnedTransaction(db, 'commit', async (trx) => {
       // Not awaited: Kysely runs the first insert now and queues the second behind it, for a later
       // turn; the owned read runs now, before the second. (Nothing in jifen issues statements of one
       // transaction concurrently; this shows the path taken.)
@@ -49,18 +59,13 @@ describe('owned transactions (sqlite)', () => {
       releaseTransaction(trx);
       // Released, the transaction's statements take Kysely's way again: the same answer.
       expect(await nameOf.execute(trx, { id: 'own_2a' })).toHaveLength(1);
-    } finally {
-      releaseTransaction(trx);
-      await trx.commit().execute();
-    }
-    await expect(nameOf.execute(trx, { id: 'own_2a' })).rejects.toThrow(/committed/);
+    });
+    await expect(nameOf.execute(ended, { id: 'own_2a' })).rejects.toThrow(/committed/);
   });
 
   test('a failing statement rejects as through Kysely, and insertMany runs on the connection too', async () => {
     const { db } = testDb();
-    const trx = await db.startTransaction().execute();
-    try {
-      ownTransaction(trx, db);
+    await inOwnedTransaction(db, 'rollback', async (trx) => {
       await insertMany(trx, 'merchants', [aMerchant({ id: 'own_3a' }), aMerchant({ id: 'own_3b' })]);
       const failure = await insertMany(trx, 'merchants', [aMerchant({ id: 'own_3a' })]).then(
         () => expect.fail('a duplicate key must fail'),
@@ -68,10 +73,7 @@ describe('owned transactions (sqlite)', () => {
       );
       expect(isUniqueViolation(failure)).toBe(true);
       expect(await trx.selectFrom('merchants').select('id').where('id', 'like', 'own_3%').orderBy('id').execute()).toEqual([{ id: 'own_3a' }, { id: 'own_3b' }]);
-    } finally {
-      releaseTransaction(trx);
-      await trx.rollback().execute();
-    }
+    });
     expect(await db.selectFrom('merchants').select('id').where('id', 'like', 'own_3%').execute()).toEqual([]);
   });
 });
