@@ -39,10 +39,11 @@ export interface CreateDbOptions {
    */
   preparedStatements?: boolean;
   /**
-   * Postgres only. Told the text of each statement as it goes to the server — after deferred writes
-   * were combined (pg-deferred-writes.ts) — for tests and diagnostics that count round trips.
+   * Postgres only. Told the texts of the statements each round trip carries, in order, as they go
+   * to the server — after deferred writes were combined and pipelined (pg-deferred-writes.ts,
+   * pg-pipeline.ts) — for tests and diagnostics that count round trips.
    */
-  onStatementSent?: (sql: string) => void;
+  onRoundTrip?: (statements: readonly string[]) => void;
 }
 
 export const BUSY_TIMEOUT_MS_MIN = 5_000;
@@ -60,7 +61,7 @@ export function createDb(options: CreateDbOptions): JifenDb {
       types: exactIntegerTypes(),
     });
     pool.on('error', options.onIdleConnectionError ?? warnIdleConnectionError);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: ledgerPool(pool, { nameStatements: options.preparedStatements !== false, onStatementSent: options.onStatementSent }) }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: ledgerPool(pool, { nameStatements: options.preparedStatements !== false, onRoundTrip: options.onRoundTrip }) }) });
     return { db, dialect: 'postgres', close: once(() => db.destroy()) };
   }
 

@@ -6,19 +6,20 @@
  * statements (its lot, the shopper's day, the month's budget, the order, the shopper's sums, the
  * journal entry, the idempotency result, the chain head) while holding the shop's budget row and
  * chain head locked. A service marks such writes with `PreparedQuery.executeDeferred` (or
- * `insertMany(…, { deferred: true })`); this buffer keeps them and, before the next statement of
- * any other kind — a read, a write that wants its count, a savepoint, the commit — sends them all
- * as one statement of data-modifying CTEs:
+ * `insertMany(…, { deferred: true })`); this buffer keeps them and sends them all as one
+ * statement of data-modifying CTEs ahead of the next statement of any other kind — a read, a write
+ * that wants its count, a savepoint, the commit — in the same round trip (pg-pipeline.ts):
  *
  *     with w0 as (insert into "lots" …), w1 as (update "budget_months" …) update "shoppers" …
  *
  * Why this cannot change an answer:
- * - Every read sees every earlier write: any statement that is not itself deferred sends the
- *   buffer first, in the same transaction, before it runs.
+ * - Every read sees every earlier write: any statement that is not itself deferred has the
+ *   buffer run first, in the same transaction.
  * - No row is written twice in one statement (Postgres would apply only one of two changes to the
- *   same row): a deferred write to a table that already has one waiting sends the waiting ones
- *   first. Writes in one statement therefore touch different tables, and none reads another's
- *   effect; foreign keys are checked at the end of the statement, when every row is in.
+ *   same row): a deferred write to a table that already has one waiting closes the waiting ones
+ *   into a statement of their own, which runs first. Writes in one statement therefore touch
+ *   different tables, and none reads another's effect; foreign keys are checked at the end of the
+ *   statement, when every row is in.
  * - A failing write fails the statement that carries it, inside the same transaction, which then
  *   rolls back whole: the error reaches the service at its next statement or at commit instead of
  *   at the call. Only writes whose failure no service handles by itself are deferred (never an
@@ -26,6 +27,8 @@
  * - `rollback` and `rollback to savepoint` drop what is waiting: those writes are exactly what the
  *   rollback undoes, as a savepoint is itself a statement that sent everything before it.
  * - Outside a transaction nothing waits: the connection could go back to the pool first.
+ * - A transaction's `begin` waits too, for its first statement; a transaction that sends nothing
+ *   never reaches the server.
  *
  * SQLite runs deferred writes at once (prepared-query.ts): each statement there is a function call,
  * not a round trip.
@@ -61,68 +64,105 @@ export interface SentStatement {
   values: unknown[];
 }
 
-/** What a deferred write answers at once: no rows, no count (Kysely reads a count only for INSERT, UPDATE, DELETE and MERGE). */
-function deferredResult(): { command: string; rowCount: null; rows: unknown[] } {
-  return { command: 'DEFERRED', rowCount: null, rows: [] };
+/** What a statement held back answers at once: no rows, no count (Kysely reads a count only for INSERT, UPDATE, DELETE and MERGE). */
+function heldResult(command: string): { command: string; rowCount: null; rows: unknown[] } {
+  return { command, rowCount: null, rows: [] };
 }
 
 /**
- * One connection's waiting writes. `send` runs a statement on the connection; the buffer decides,
- * for each statement the connection is asked to run, whether it waits and what must go first.
+ * One connection's waiting writes. `send` runs statements on the connection in one round trip
+ * (pg-pipeline.ts) and answers the last one's result; the buffer decides, for each statement the
+ * connection is asked to run, whether it waits and what goes with it.
+ *
+ * A transaction's `begin` waits too, for the transaction's first statement: the two go in one round
+ * trip, and a transaction that sends nothing (it only rolled back, or committed having written
+ * nothing) never reaches the server at all.
  */
 export class WriteBuffer {
   private waiting: WaitingWrite[] = [];
+  /** Writes already combined (a second write to a table closes the group before it), in order. */
+  private combined: SentStatement[] = [];
+  /** The transaction's `begin`, not sent yet. */
+  private begin: SentStatement | undefined;
   private inTransaction = false;
 
   constructor(
-    private readonly send: (statement: SentStatement) => Promise<unknown>,
+    private readonly send: (statements: SentStatement[]) => Promise<unknown>,
     /** Told the text of each combined statement before it is sent (to name it: pg-statements.ts). */
     private readonly onCombined: (sql: string) => void = () => undefined,
   ) {}
 
-  /** Runs a statement through the buffer: a deferred write waits; anything else sends what waits, then runs. */
+  /** Runs a statement through the buffer: a deferred write waits; anything else goes with what waits. */
   async run(sql: string, values: readonly unknown[]): Promise<unknown> {
     if (sql.endsWith(DEFERRED_MARK)) {
       const text = sql.slice(0, -DEFERRED_MARK.length);
-      if (!this.inTransaction) return this.send({ sql: text, values: [...values] });
+      if (!this.inTransaction) return this.send([{ sql: text, values: [...values] }]);
       const table = WRITE_TARGET.exec(text)![1]!;
-      if (this.waiting.some((write) => write.table === table)) await this.flush();
+      if (this.waiting.some((write) => write.table === table)) this.closeGroup();
       this.waiting.push({ sql: text, values, table });
-      return deferredResult();
+      return heldResult('DEFERRED');
     }
     const statement = sql.trimStart().slice(0, 20).toLowerCase();
+    const ends = statement.startsWith('commit') || statement.startsWith('end') || (statement.startsWith('rollback') && !statement.startsWith('rollback to'));
     if (statement.startsWith('rollback')) {
       // `rollback` ends the transaction; `rollback to …` undoes to a savepoint. Either undoes what waits.
       this.waiting = [];
-      if (!statement.startsWith('rollback to')) this.inTransaction = false;
-      return this.send({ sql, values: [...values] });
+      this.combined = [];
     }
-    await this.flush();
-    const result = await this.send({ sql, values: [...values] });
-    if (statement.startsWith('begin') || statement.startsWith('start transaction')) this.inTransaction = true;
-    else if (statement.startsWith('commit') || statement.startsWith('end')) this.inTransaction = false;
-    return result;
+    if (!this.inTransaction && (statement.startsWith('begin') || statement.startsWith('start transaction'))) {
+      this.begin = { sql, values: [...values] };
+      this.inTransaction = true;
+      return heldResult('BEGIN');
+    }
+    if (ends && this.begin !== undefined && !this.hasWrites) {
+      // Nothing of the transaction reached the server: there is nothing to end.
+      this.begin = undefined;
+      this.inTransaction = false;
+      return heldResult(statement.startsWith('rollback') ? 'ROLLBACK' : 'COMMIT');
+    }
+    try {
+      return await this.send(this.withWaiting({ sql, values: [...values] }));
+    } finally {
+      if (ends) this.inTransaction = false;
+    }
   }
 
-  /** Whether writes are waiting (a streamed query cannot send them first: see `assertNothingWaits`). */
-  get hasWaiting(): boolean {
-    return this.waiting.length > 0;
+  /** Whether writes wait (a streamed query cannot go with them, nor be sent after them unseen). */
+  get hasWrites(): boolean {
+    return this.waiting.length > 0 || this.combined.length > 0;
   }
 
   /** The connection goes back to the pool: whatever it held is over (Kysely commits or rolls back before). */
   reset(): void {
     this.waiting = [];
+    this.combined = [];
+    this.begin = undefined;
     this.inTransaction = false;
   }
 
-  /** Sends every waiting write, as one statement. */
-  async flush(): Promise<void> {
+  /** Sends whatever waits, in one round trip of its own (the connection's next query goes after it). */
+  async sendWaiting(): Promise<void> {
+    const statements = this.withWaiting(undefined);
+    if (statements.length > 0) await this.send(statements);
+  }
+
+  /** The held `begin`, the waiting writes (one statement per group) and then `statement`; nothing waits after. */
+  private withWaiting(statement: SentStatement | undefined): SentStatement[] {
+    this.closeGroup();
+    const statements = this.begin === undefined ? this.combined : [this.begin, ...this.combined];
+    if (statement !== undefined) statements.push(statement);
+    this.begin = undefined;
+    this.combined = [];
+    return statements;
+  }
+
+  /** Combines the waiting writes into one statement, to be sent with the next. */
+  private closeGroup(): void {
     if (this.waiting.length === 0) return;
-    const writes = this.waiting;
+    const statement = combine(this.waiting);
+    if (this.waiting.length > 1) this.onCombined(statement.sql);
+    this.combined.push(statement);
     this.waiting = [];
-    const statement = combine(writes);
-    if (writes.length > 1) this.onCombined(statement.sql);
-    await this.send(statement);
   }
 }
 

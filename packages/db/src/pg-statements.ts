@@ -1,6 +1,7 @@
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type { Pool, PoolClient } from 'pg';
 import { type SentStatement, WriteBuffer } from './pg-deferred-writes';
+import { sendPipelined } from './pg-pipeline';
 
 /**
  * Server-side prepared statements on Postgres for the queries jifen prepares (prepared-query.ts).
@@ -52,11 +53,12 @@ export function statementName(sql: string): string | undefined {
 }
 
 /**
- * The pool jifen's Postgres dialect uses: each client holds back deferred writes
- * (pg-deferred-writes.ts) and, unless `nameStatements` is false, runs the texts `nameStatement`
+ * The pool jifen's Postgres dialect uses: each client holds back deferred writes and a
+ * transaction's `begin` (pg-deferred-writes.ts), sends them in one round trip with the statement
+ * after them (pg-pipeline.ts) and, unless `nameStatements` is false, runs the texts `nameStatement`
  * named as named statements.
  */
-export function ledgerPool(pool: Pool, options: { nameStatements: boolean; onStatementSent?: ((sql: string) => void) | undefined }): PostgresPool {
+export function ledgerPool(pool: Pool, options: { nameStatements: boolean; onRoundTrip?: ((statements: readonly string[]) => void) | undefined }): PostgresPool {
   // Kysely keeps its connection object per client, so each pooled client keeps one wrapper.
   const wrappers = new WeakMap<PoolClient, PostgresPoolClient>();
   return {
@@ -73,18 +75,37 @@ export function ledgerPool(pool: Pool, options: { nameStatements: boolean; onSta
   };
 }
 
-function ledgerClient(client: PoolClient, { nameStatements, onStatementSent }: Parameters<typeof ledgerPool>[1]): PostgresPoolClient {
-  const send = ({ sql, values }: SentStatement): Promise<unknown> => {
-    onStatementSent?.(sql);
+function ledgerClient(client: PoolClient, { nameStatements, onRoundTrip }: Parameters<typeof ledgerPool>[1]): PostgresPoolClient {
+  // The named statements this connection has run, so has parsed: only those can be pipelined by name.
+  const parsed = new Set<string>();
+  const sendAlone = async ({ sql, values }: SentStatement): Promise<unknown> => {
+    onRoundTrip?.([sql]);
     const name = nameStatements ? names.get(sql) : undefined;
-    return name === undefined ? client.query(sql, values) : client.query({ name, text: sql, values });
+    if (name === undefined) return client.query(sql, values as unknown[]);
+    const result = await client.query({ name, text: sql, values: values as unknown[] });
+    parsed.add(name);
+    return result;
+  };
+  const send = async (statements: SentStatement[]): Promise<unknown> => {
+    const pipelined = statements.map(({ sql, values }) => ({ sql, values, name: nameStatements ? names.get(sql) : undefined }));
+    if (statements.length > 1 && pipelined.every(({ name }) => name === undefined || parsed.has(name))) {
+      onRoundTrip?.(statements.map(({ sql }) => sql));
+      return sendPipelined(client, pipelined);
+    }
+    // One at a time: a single statement, or one whose name the connection has yet to parse (node-postgres tracks that parse).
+    let result: unknown;
+    for (const statement of statements) result = await sendAlone(statement);
+    return result;
   };
   const buffer = new WriteBuffer(send, nameStatements ? nameCombinedStatement : undefined);
   const query = (first: unknown, parameters?: ReadonlyArray<unknown>): unknown => {
     if (typeof first === 'string') return buffer.run(first, parameters ?? []);
     // A cursor (Kysely's streaming) is submitted at once and cannot wait for the buffer to be sent.
-    if (buffer.hasWaiting) throw new Error('jifen invariant: a streamed query while deferred writes wait; run a plain statement first');
-    onStatementSent?.((first as { text: string }).text);
+    if (buffer.hasWrites) throw new Error('jifen invariant: a streamed query while deferred writes wait; run a plain statement first');
+    // A held `begin` goes first (node-postgres runs a connection's queries in the order they came);
+    // if it failed, the cursor fails after it.
+    void buffer.sendWaiting().catch(() => undefined);
+    onRoundTrip?.([(first as { text: string }).text]);
     return client.query(first as never);
   };
   return {

@@ -37,14 +37,24 @@ describe('combining deferred writes', () => {
 
 describePostgres('deferred writes on Postgres', () => {
   const testDb = useTestDb('postgres');
+  /** The statements of each round trip, and all of them in order. */
+  let trips: string[][];
   let sent: string[];
   let db: Kysely<Database>;
   let close: () => Promise<void>;
 
   // The test's database opened again, recording each statement as it goes to the server.
   beforeEach(() => {
+    trips = [];
     sent = [];
-    const store = createDb({ url: testDb().url, maxConnections: 2, onStatementSent: (text) => sent.push(text) });
+    const store = createDb({
+      url: testDb().url,
+      maxConnections: 2,
+      onRoundTrip: (statements) => {
+        trips.push([...statements]);
+        sent.push(...statements);
+      },
+    });
     db = store.db;
     close = store.close;
   });
@@ -71,7 +81,8 @@ describePostgres('deferred writes on Postgres', () => {
       await renameMerchant.executeDeferred(trx, { id: ids.m1, name: 'renamed' });
       await spendLot.executeDeferred(trx, { id: ids.lot, points: 30 });
       await insertMany(trx, 'pool_state', [aPoolState({ merchant_id: ids.m2, amount: 7 })], { deferred: true });
-      expect(sent).toEqual(['begin']);
+      // Not even the `begin` has gone: it waits for the transaction's first statement.
+      expect(sent).toEqual([]);
       // One statement reading all three rows.
       return (
         await sql<{ name: string; remaining: number; amount: number }>`select
@@ -89,6 +100,33 @@ describePostgres('deferred writes on Postgres', () => {
     expect(await nameOf(ids.m1)).toBe('renamed');
   });
 
+  test('go in one round trip with the held begin and the next statement, once the connection has parsed their named statement', async () => {
+    const ids = await seed();
+    const write = (name: string) =>
+      db.transaction().execute(async (trx) => {
+        await renameMerchant.executeDeferred(trx, { id: ids.m1, name });
+        await spendLot.executeDeferred(trx, { id: ids.lot, points: 1 });
+        return merchantName.executeTakeFirst(trx, { id: ids.m1 });
+      });
+    // One connection, so the second transaction finds the statements the first one parsed.
+    expect(await write('first')).toEqual({ name: 'first' });
+    expect(trips.map((trip) => trip.length)).toEqual([1, 1, 1, 1]);
+    trips.length = 0;
+    expect(await write('second')).toEqual({ name: 'second' });
+    expect(trips).toEqual([['begin', expect.stringMatching(/^with w0 as \(update "merchants"/), expect.stringMatching(/^select "name" from "merchants"/)], ['commit']]);
+    expect(await remaining(ids.lot)).toBe(98);
+  });
+
+  test('a transaction that sends nothing never reaches the server', async () => {
+    await db.transaction().execute(async () => undefined);
+    await expect(
+      db.transaction().execute(async () => {
+        throw new Error('refused before a statement');
+      }),
+    ).rejects.toThrow('refused before a statement');
+    expect(trips).toEqual([]);
+  });
+
   test('the commit sends what waits first; the combined statement is named, so the next transaction only binds values', async () => {
     const ids = await seed();
     const write = (name: string) =>
@@ -99,19 +137,28 @@ describePostgres('deferred writes on Postgres', () => {
     await write('first');
     expect(sent).toEqual(['begin', expect.stringMatching(/^with w0 as \(update "merchants"/), 'commit']);
     expect(statementName(sent[1]!)).toMatch(/^jifen_\d+$/);
+    trips.length = 0;
     await write('second');
+    // Parsed now: the begin, the writes and the commit in one round trip.
+    expect(trips).toEqual([['begin', expect.stringMatching(/^with w0 as \(update "merchants"/), 'commit']]);
     expect(await nameOf(ids.m1)).toBe('second');
     expect(await remaining(ids.lot)).toBe(98);
   });
 
-  test('a second write to a table with a write waiting sends the first, so both changes to one row apply', async () => {
+  test('a second write to a table with a write waiting goes as a statement after it, so both changes to one row apply', async () => {
     const ids = await seed();
-    await db.transaction().execute(async (trx) => {
-      await spendLot.executeDeferred(trx, { id: ids.lot, points: 10 });
-      await spendLot.executeDeferred(trx, { id: ids.lot, points: 5 });
-    });
+    const spendTwice = () =>
+      db.transaction().execute(async (trx) => {
+        await spendLot.executeDeferred(trx, { id: ids.lot, points: 10 });
+        await spendLot.executeDeferred(trx, { id: ids.lot, points: 5 });
+      });
+    await spendTwice();
     expect(sent).toEqual(['begin', expect.stringMatching(/^update "lots"/), expect.stringMatching(/^update "lots"/), 'commit']);
-    expect(await remaining(ids.lot)).toBe(85);
+    trips.length = 0;
+    await spendTwice();
+    // The statement parsed, both writes go with the commit, in order.
+    expect(trips).toEqual([['begin', expect.stringMatching(/^update "lots"/), expect.stringMatching(/^update "lots"/), 'commit']]);
+    expect(await remaining(ids.lot)).toBe(70);
   });
 
   test('a rollback drops what waits, unsent', async () => {
@@ -122,7 +169,8 @@ describePostgres('deferred writes on Postgres', () => {
         throw new Error('refused');
       }),
     ).rejects.toThrow('refused');
-    expect(sent).toEqual(['begin', 'rollback']);
+    // Nothing was sent, the begin included, so there is nothing to roll back.
+    expect(sent).toEqual([]);
     expect(await nameOf(ids.m1)).toBe('one');
   });
 
@@ -136,22 +184,30 @@ describePostgres('deferred writes on Postgres', () => {
     await inner.rollbackToSavepoint('inner').execute();
     await trx.commit().execute();
     expect(statementsAfter('begin')).toEqual([expect.stringMatching(/^update "merchants"/), 'savepoint "inner"', 'rollback to "inner"', 'commit']);
+    expect(trips.slice(-3).map((trip) => trip.at(-1))).toEqual(['savepoint "inner"', 'rollback to "inner"', 'commit']);
     expect(await nameOf(ids.m1)).toBe('kept');
     expect(await nameOf(ids.m2)).toBe('two');
     expect(await remaining(ids.lot)).toBe(100);
   });
 
-  test('a write that fails fails the commit, and nothing of the transaction is written', async () => {
+  test.each([
+    ['sent one by one', false],
+    ['pipelined with the begin and the commit', true],
+  ])('a write that fails fails the commit, and nothing of the transaction is written (%s)', async (_case, parsedBefore) => {
     const ids = await seed();
-    await expect(
+    const write = (name: string, lotId: string) =>
       db.transaction().execute(async (trx) => {
-        await renameMerchant.executeDeferred(trx, { id: ids.m1, name: 'half' });
-        // The lot exists: its primary key refuses a second one.
-        await insertMany(trx, 'lots', [aLot({ id: ids.lot, merchant_id: ids.m1 })], { deferred: true });
-      }),
-    ).rejects.toThrow(/duplicate key value violates unique constraint "lots_pkey"/);
-    expect(sent.at(-1)).toBe('rollback');
-    expect(await nameOf(ids.m1)).toBe('one');
+        await renameMerchant.executeDeferred(trx, { id: ids.m1, name });
+        await insertMany(trx, 'lots', [aLot({ id: lotId, merchant_id: ids.m1 })], { deferred: true });
+      });
+    if (parsedBefore) await write('parsed', ids.newLot);
+    trips.length = 0;
+    // The lot exists: its primary key refuses a second one.
+    await expect(write('half', ids.lot)).rejects.toThrow(/duplicate key value violates unique constraint "lots_pkey"/);
+    const writes = expect.stringMatching(/^with w0 as \(update "merchants"/);
+    // Pipelined, the commit after the failing statement never runs; one by one, it is never sent.
+    expect(trips).toEqual(parsedBefore ? [['begin', writes, 'commit'], ['rollback']] : [['begin'], [writes], ['rollback']]);
+    expect(await nameOf(ids.m1)).toBe(parsedBefore ? 'parsed' : 'one');
   });
 
   test('outside a transaction nothing waits', async () => {
