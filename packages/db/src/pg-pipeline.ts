@@ -10,9 +10,16 @@ import { Query } from 'pg';
  * Sync — the statements after the failing one never run — and a transaction it was in is left
  * aborted, exactly as if they had been sent one by one and the caller had stopped at the error.
  *
- * The deferred writes use it (pg-deferred-writes.ts): a transaction's `begin` goes with its first
- * statement, and the combined writes with the statement after them — `commit` included — so a paid
- * order reaches the server in five round trips, and the shop's locks are held for one.
+ * The pool's client uses it for what it holds back (pg-deferred-writes.ts, pg-statements.ts): a
+ * transaction's `begin` goes with its first statement, and the combined writes with the statement
+ * after them — `commit` included — so a paid order reaches the server in five round trips, and the
+ * shop's locks are held for one.
+ *
+ * node-postgres has no public API for this, so the query below leans on three of its internals: a
+ * `Query` subclass's `prepare(connection)` (called by `submit` with the socket corked), the
+ * connection's `parse`/`bind`/`describe`/`execute`/`sync` writers, and `pg/lib/utils`'
+ * `prepareValue`. The lockfile pins node-postgres; `test/pg-pipeline.test.ts` is what an upgrade
+ * must pass.
  *
  * Every statement but the last must return no rows (a `begin`, a write without `returning`): only the
  * last is described, and only its result is answered. A named statement must already have been
