@@ -27,8 +27,6 @@
  * - `rollback` and `rollback to savepoint` drop what is waiting: those writes are exactly what the
  *   rollback undoes, as a savepoint is itself a statement that sent everything before it.
  * - Outside a transaction nothing waits: the connection could go back to the pool first.
- * - A transaction's `begin` waits too, for its first statement; a transaction that sends nothing
- *   never reaches the server.
  *
  * SQLite runs deferred writes at once (prepared-query.ts): each statement there is a function call,
  * not a round trip.
@@ -102,14 +100,14 @@ export class WriteBuffer {
       this.waiting.push({ sql: text, values, table });
       return heldResult('DEFERRED');
     }
-    const statement = sql.trimStart().slice(0, 20).toLowerCase();
-    const ends = statement.startsWith('commit') || statement.startsWith('end') || (statement.startsWith('rollback') && !statement.startsWith('rollback to'));
-    if (statement.startsWith('rollback')) {
+    const kind = statementKind(sql);
+    if (kind === 'rollback' || kind === 'rollbackTo') {
       // `rollback` ends the transaction; `rollback to …` undoes to a savepoint. Either undoes what waits.
       this.waiting = [];
       this.combined = [];
     }
-    if (!this.inTransaction && (statement.startsWith('begin') || statement.startsWith('start transaction'))) {
+    const ends = kind === 'commit' || kind === 'rollback';
+    if (kind === 'begin' && !this.inTransaction) {
       this.begin = { sql, values: [...values] };
       this.inTransaction = true;
       return heldResult('BEGIN');
@@ -118,7 +116,7 @@ export class WriteBuffer {
       // Nothing of the transaction reached the server: there is nothing to end.
       this.begin = undefined;
       this.inTransaction = false;
-      return heldResult(statement.startsWith('rollback') ? 'ROLLBACK' : 'COMMIT');
+      return heldResult(kind === 'commit' ? 'COMMIT' : 'ROLLBACK');
     }
     try {
       return await this.send(this.withWaiting({ sql, values: [...values] }));
@@ -164,6 +162,16 @@ export class WriteBuffer {
     this.combined.push(statement);
     this.waiting = [];
   }
+}
+
+/** What a statement does to the transaction, read from its first words. */
+function statementKind(sql: string): 'begin' | 'commit' | 'rollback' | 'rollbackTo' | 'other' {
+  const start = sql.trimStart().slice(0, 20).toLowerCase();
+  if (start.startsWith('begin') || start.startsWith('start transaction')) return 'begin';
+  if (start.startsWith('commit') || start.startsWith('end')) return 'commit';
+  if (start.startsWith('rollback to')) return 'rollbackTo';
+  if (start.startsWith('rollback')) return 'rollback';
+  return 'other';
 }
 
 /**

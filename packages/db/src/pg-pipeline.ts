@@ -47,26 +47,22 @@ interface ProtocolWriter {
   sync(): void;
 }
 
-type Callback = (error: Error | null, result: unknown) => void;
-
 /**
  * A node-postgres query (its `submit` corks the socket around `prepare`, so every message goes in one
- * write) whose messages are the whole pipeline. It reports the last statement's result.
+ * write) whose messages are the whole pipeline. It answers the last statement's result.
  */
 class PipelinedQuery extends Query {
   private readonly statements: Array<{ sql: string; name: string | undefined; values: unknown[] }>;
 
-  constructor(statements: readonly PipelinedStatement[], callback: Callback) {
-    const last = statements[statements.length - 1]!;
+  constructor(statements: readonly PipelinedStatement[], answer: { resolve: (result: unknown) => void; reject: (error: Error) => void }) {
     // Unnamed for node-postgres: it must not record a parse of its own (the statements carry their names).
     // `queryMode: 'extended'` (not in the type definitions) makes `submit` call `prepare` below.
-    super({ text: last.sql, queryMode: 'extended' } as ConstructorParameters<typeof Query>[0]);
+    // Each statement that completes adds a result; node-postgres answers them as a list.
+    super({ text: statements[statements.length - 1]!.sql, queryMode: 'extended' } as ConstructorParameters<typeof Query>[0], (error, results: unknown) =>
+      error ? answer.reject(error) : answer.resolve(Array.isArray(results) ? results[results.length - 1] : results),
+    );
     // Mapped before anything is sent: a value that cannot be sent fails the call, not the connection.
     this.statements = statements.map((statement) => ({ sql: statement.sql, name: statement.name, values: statement.values.map((value) => prepareValue(value)) }));
-    (this as unknown as { callback: Callback }).callback = (error, results) => {
-      if (error !== null) callback(error, undefined);
-      else callback(null, Array.isArray(results) ? results[results.length - 1] : results);
-    };
   }
 
   prepare(connection: ProtocolWriter): void {
@@ -84,6 +80,6 @@ class PipelinedQuery extends Query {
 /** Sends `statements` in one round trip; resolves to the last one's result, or rejects with the first error. */
 export function sendPipelined(client: { query: (query: never) => unknown }, statements: readonly PipelinedStatement[]): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    client.query(new PipelinedQuery(statements, (error, result) => (error === null ? resolve(result) : reject(error))) as never);
+    client.query(new PipelinedQuery(statements, { resolve, reject }) as never);
   });
 }

@@ -1,7 +1,7 @@
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type { Pool, PoolClient } from 'pg';
 import { type SentStatement, WriteBuffer } from './pg-deferred-writes';
-import { sendPipelined } from './pg-pipeline';
+import { type PipelinedStatement, sendPipelined } from './pg-pipeline';
 
 /**
  * Server-side prepared statements on Postgres for the queries jifen prepares (prepared-query.ts).
@@ -78,23 +78,24 @@ export function ledgerPool(pool: Pool, options: { nameStatements: boolean; onRou
 function ledgerClient(client: PoolClient, { nameStatements, onRoundTrip }: Parameters<typeof ledgerPool>[1]): PostgresPoolClient {
   // The named statements this connection has run, so has parsed: only those can be pipelined by name.
   const parsed = new Set<string>();
-  const sendAlone = async ({ sql, values }: SentStatement): Promise<unknown> => {
+  const named = ({ sql, values }: SentStatement): PipelinedStatement => ({ sql, values, name: nameStatements ? names.get(sql) : undefined });
+  const sendAlone = async ({ sql, values, name }: PipelinedStatement): Promise<unknown> => {
     onRoundTrip?.([sql]);
-    const name = nameStatements ? names.get(sql) : undefined;
     if (name === undefined) return client.query(sql, values as unknown[]);
     const result = await client.query({ name, text: sql, values: values as unknown[] });
     parsed.add(name);
     return result;
   };
   const send = async (statements: SentStatement[]): Promise<unknown> => {
-    const pipelined = statements.map(({ sql, values }) => ({ sql, values, name: nameStatements ? names.get(sql) : undefined }));
-    if (statements.length > 1 && pipelined.every(({ name }) => name === undefined || parsed.has(name))) {
-      onRoundTrip?.(statements.map(({ sql }) => sql));
-      return sendPipelined(client, pipelined);
+    if (statements.length === 1) return sendAlone(named(statements[0]!));
+    const pipeline = statements.map(named);
+    if (pipeline.every(({ name }) => name === undefined || parsed.has(name))) {
+      onRoundTrip?.(pipeline.map(({ sql }) => sql));
+      return sendPipelined(client, pipeline);
     }
-    // One at a time: a single statement, or one whose name the connection has yet to parse (node-postgres tracks that parse).
+    // A name the connection has yet to parse: one at a time, so node-postgres tracks that parse.
     let result: unknown;
-    for (const statement of statements) result = await sendAlone(statement);
+    for (const statement of pipeline) result = await sendAlone(statement);
     return result;
   };
   const buffer = new WriteBuffer(send, nameStatements ? nameCombinedStatement : undefined);

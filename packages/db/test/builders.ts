@@ -1,4 +1,5 @@
-import type { NewCouponTemplateRow, NewLotRow, NewMerchantRow, NewPoolStateRow } from '../src';
+import { sql } from 'kysely';
+import { type NewCouponTemplateRow, type NewLotRow, type NewMerchantRow, type NewPoolStateRow, prepareQuery } from '../src';
 
 const NOW = Date.UTC(2025, 0, 15, 12);
 
@@ -63,3 +64,12 @@ export function aCouponTemplate(overrides: Partial<NewCouponTemplateRow> = {}): 
     ...overrides,
   };
 }
+
+/** Prepared statements the tests run on both engines: a merchant's name, a lot's remaining points. */
+export const renameMerchant = prepareQuery((db, change: { id: string; name: string }) => db.updateTable('merchants').set({ name: change.name }).where('id', '=', change.id));
+export const spendLot = prepareQuery((db, spend: { id: string; points: number }) =>
+  db
+    .updateTable('lots')
+    .set({ remaining: sql<number>`remaining - ${spend.points}` })
+    .where('id', '=', spend.id),
+);

@@ -4,7 +4,7 @@ import { afterAll, expect, test } from 'vitest';
 import { createDb, insertMany, prepareQuery } from '../src';
 import type { Database } from '../src/schema';
 import { describePostgres, useTestDb } from '../src/testing';
-import { aLot, aMerchant, aPoolState } from './builders';
+import { aLot, aMerchant, aPoolState, renameMerchant, spendLot } from './builders';
 
 /**
  * Held writes and pipelined round trips (pg-deferred-writes.ts, pg-pipeline.ts) against a model of
@@ -55,13 +55,6 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 );
 const transaction: fc.Arbitrary<Transaction> = fc.record({ steps: fc.array(step, { maxLength: 8 }), end: fc.constantFrom('commit' as const, 'commit' as const, 'rollback' as const) });
 
-const renameMerchant = prepareQuery((db, change: { id: string; name: string }) => db.updateTable('merchants').set({ name: change.name }).where('id', '=', change.id));
-const spendLot = prepareQuery((db, spend: { id: string; points: number }) =>
-  db
-    .updateTable('lots')
-    .set({ remaining: sql<number>`remaining - ${spend.points}` })
-    .where('id', '=', spend.id),
-);
 const fillPool = prepareQuery((db, fill: { merchantId: string; amount: number }) => db.updateTable('pool_state').set({ amount: fill.amount }).where('merchant_id', '=', fill.merchantId));
 
 const copy = (state: State): State => ({ names: { ...state.names }, remaining: { ...state.remaining }, pools: { ...state.pools } });

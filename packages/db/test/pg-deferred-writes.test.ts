@@ -5,15 +5,8 @@ import { assertDeferrable, combine } from '../src/pg-deferred-writes';
 import { statementName } from '../src/pg-statements';
 import type { Database } from '../src/schema';
 import { describePostgres, useTestDb } from '../src/testing';
-import { aLot, aMerchant, aPoolState } from './builders';
+import { aLot, aMerchant, aPoolState, renameMerchant, spendLot } from './builders';
 
-const renameMerchant = prepareQuery((db, change: { id: string; name: string }) => db.updateTable('merchants').set({ name: change.name }).where('id', '=', change.id));
-const spendLot = prepareQuery((db, spend: { id: string; points: number }) =>
-  db
-    .updateTable('lots')
-    .set({ remaining: sql<number>`remaining - ${spend.points}` })
-    .where('id', '=', spend.id),
-);
 const merchantName = prepareQuery((db, key: { id: string }) => db.selectFrom('merchants').select('name').where('id', '=', key.id));
 
 describe('combining deferred writes', () => {
@@ -74,6 +67,11 @@ describePostgres('deferred writes on Postgres', () => {
   const nameOf = async (id: string) => (await merchantName.executeTakeFirst(testDb().db, { id }))?.name;
   const remaining = async (id: string) => (await testDb().db.selectFrom('lots').select('remaining').where('id', '=', id).executeTakeFirstOrThrow()).remaining;
   const statementsAfter = (marker: string) => sent.slice(sent.indexOf(marker) + 1);
+  /** Two deferred writes: the first merchant renamed, a point of its lot spent. */
+  const renameAndSpend = async (trx: Kysely<Database>, ids: { m1: string; lot: string }, name: string) => {
+    await renameMerchant.executeDeferred(trx, { id: ids.m1, name });
+    await spendLot.executeDeferred(trx, { id: ids.lot, points: 1 });
+  };
 
   test('wait for the next statement, go to the server with it as one statement, and the read sees them', async () => {
     const ids = await seed();
@@ -104,8 +102,7 @@ describePostgres('deferred writes on Postgres', () => {
     const ids = await seed();
     const write = (name: string) =>
       db.transaction().execute(async (trx) => {
-        await renameMerchant.executeDeferred(trx, { id: ids.m1, name });
-        await spendLot.executeDeferred(trx, { id: ids.lot, points: 1 });
+        await renameAndSpend(trx, ids, name);
         return merchantName.executeTakeFirst(trx, { id: ids.m1 });
       });
     // One connection, so the second transaction finds the statements the first one parsed.
@@ -129,11 +126,7 @@ describePostgres('deferred writes on Postgres', () => {
 
   test('the commit sends what waits first; the combined statement is named, so the next transaction only binds values', async () => {
     const ids = await seed();
-    const write = (name: string) =>
-      db.transaction().execute(async (trx) => {
-        await renameMerchant.executeDeferred(trx, { id: ids.m1, name });
-        await spendLot.executeDeferred(trx, { id: ids.lot, points: 1 });
-      });
+    const write = (name: string) => db.transaction().execute((trx) => renameAndSpend(trx, ids, name));
     await write('first');
     expect(sent).toEqual(['begin', expect.stringMatching(/^with w0 as \(update "merchants"/), 'commit']);
     expect(statementName(sent[1]!)).toMatch(/^jifen_\d+$/);

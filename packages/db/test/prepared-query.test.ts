@@ -4,13 +4,12 @@ import { createDb, insertMany, prepareLockingRead, prepareQuery } from '../src';
 import { statementName } from '../src/pg-statements';
 import type { Database } from '../src/schema';
 import { describeEachDialect, describePostgres, useTestDb } from '../src/testing';
-import { aLot, aMerchant } from './builders';
+import { aLot, aMerchant, renameMerchant } from './builders';
 
 const merchantsNamed = prepareQuery((db, key: { prefix: string; limit: number }) =>
   db.selectFrom('merchants').select(['id', 'name']).where('id', 'like', key.prefix).orderBy('id').limit(key.limit),
 );
 
-const renameMerchant = prepareQuery((db, change: { id: string; name: string }) => db.updateTable('merchants').set({ name: change.name }).where('id', '=', change.id));
 
 const lotsOf = prepareLockingRead((db, key: { merchantId: string; shopperId: string }) =>
   db.selectFrom('lots').select(['id', 'remaining']).where('merchant_id', '=', key.merchantId).where('shopper_id', '=', key.shopperId).where('status', '=', 'available'),
