@@ -18,6 +18,7 @@ import {
   toSafeNumber,
 } from './arithmetic';
 import type { Campaign, LocalizedMessage, Program, Tier } from './program';
+import { memoised } from './memo';
 import { assert } from './result';
 import { addDays, endOfLocalDay, isoWeekday, localDate } from './time';
 import { pointUnitValue } from './valuation';
@@ -306,12 +307,12 @@ export function capEarning(program: Program, input: EarningCapInput): CappedEarn
   };
 
   if (perOrderCapRate !== null) {
-    limitBy('perOrder', toSafeNumber(multiplyFloor(input.eligible, multiplyRatios(ratioFromDecimal(perOrderCapRate), perMinor))));
+    limitBy('perOrder', toSafeNumber(multiplyFloor(input.eligible, multiplyRatios(rateOf(perOrderCapRate).ratio, perMinor))));
   }
   if (dailyCapPoints !== null) limitBy('daily', Math.max(0, dailyCapPoints - input.earnedTodayPoints));
   let shortfallPoints = 0;
   if (monthlyBudgetRate !== null) {
-    const budget = toSafeNumber(multiplyFloor(input.paidThisMonth, ratioFromDecimal(monthlyBudgetRate)));
+    const budget = toSafeNumber(multiplyFloor(input.paidThisMonth, rateOf(monthlyBudgetRate).ratio));
     const remaining = Math.max(0, budget - input.issuedThisMonth);
     const before = points;
     limitBy('monthlyBudget', toSafeNumber(multiplyFloor(remaining, perMinor)));
@@ -366,10 +367,12 @@ export function earnForOrder(program: Program, input: EarningInput): Earning {
   const campaigns = activeCampaigns(program, input.at);
   const shares = campaignShares(eligible.lines, campaigns);
 
-  const weighted = addRatios(...shares.map((share) => multiplyRatios(ratio(share.eligible), share.ratio)));
-  const campaignRatio = eligible.amount > 0 ? multiplyRatios(weighted, ratio(1, eligible.amount)) : (shares[0]?.ratio ?? RATIO_ONE);
-  const factors = [...baseFactors(program, input), ...blendedCampaignFactor(shares, campaigns, campaignRatio)];
-  const multiplier = multiplyRatios(...factors.map((factor) => factor.ratio));
+  const campaignRatio = blendedCampaignRatio(shares, eligible.amount);
+  const base = baseMultiplier(program, input);
+  const campaignFactors = blendedCampaignFactor(shares, campaigns, campaignRatio);
+  const factors = [...baseFactors(program, input), ...campaignFactors];
+  // base × tier × segment is the same product for every order of that tier and segment.
+  const multiplier = campaignFactors.length === 0 ? base.ratio : multiplyRatios(base.ratio, ...campaignFactors.map((factor) => factor.ratio));
 
   const unitValue = pointUnitValue(program);
   const perMinor = ratio(unitValue.denominator, unitValue.numerator);
@@ -388,7 +391,7 @@ export function earnForOrder(program: Program, input: EarningInput): Earning {
     ...capped,
     eligible,
     multiplier,
-    multiplierDecimal: decimalOf(multiplier),
+    multiplierDecimal: campaignFactors.length === 0 ? base.decimal : decimalOf(multiplier),
     breakdown: { factors, campaigns: shares, exactPoints, uncappedPoints: pointUnits(uncappedPoints) },
   };
 }
@@ -405,10 +408,20 @@ function campaignShares(lines: readonly EligibleLine[], campaigns: readonly Camp
       share.eligible = minor(share.eligible + line.eligible);
       continue;
     }
-    const factor = campaign === null ? RATIO_ONE : ratioFromDecimal(campaign.multiplier);
-    shares.set(key, { campaignId: key, ratio: factor, decimal: decimalOf(factor), eligible: line.eligible });
+    const factor = campaign === null ? RATE_ONE : rateOf(campaign.multiplier);
+    shares.set(key, { campaignId: key, ratio: factor.ratio, decimal: factor.decimal, eligible: line.eligible });
   }
   return [...shares.values()];
+}
+
+/**
+ * The campaign factor over the eligible amount: Σ (share × its factor) / eligible. One share — no
+ * campaign, or one for every line — is its own factor exactly, without the bigint sums.
+ */
+function blendedCampaignRatio(shares: readonly CampaignShare[], eligible: number): Ratio {
+  if (shares.length === 1 || eligible === 0) return shares[0]?.ratio ?? RATIO_ONE;
+  const weighted = addRatios(...shares.map((share) => multiplyRatios(ratio(share.eligible), share.ratio)));
+  return multiplyRatios(weighted, ratio(1, eligible));
 }
 
 function blendedCampaignFactor(shares: readonly CampaignShare[], campaigns: readonly Campaign[], blended: Ratio): EarningFactor[] {
@@ -441,18 +454,51 @@ const SEGMENT_NAMES: Record<Segment, LocalizedMessage> = {
 
 function baseFactors(program: Program, { tier, segment }: EarningContext): EarningFactor[] {
   return [
-    factor('base', 'base', { en: 'Base rate', 'zh-CN': '基础返点' }, ratioFromDecimal(program.earning.baseRate)),
-    factor('tier', tier.id, tier.name, ratioFromDecimal(tier.multiplier)),
-    factor('segment', segment, SEGMENT_NAMES[segment], ratioFromDecimal(program.earning.segments[segment])),
+    factor('base', 'base', { en: 'Base rate', 'zh-CN': '基础返点' }, rateOf(program.earning.baseRate)),
+    factor('tier', tier.id, tier.name, rateOf(tier.multiplier)),
+    factor('segment', segment, SEGMENT_NAMES[segment], rateOf(program.earning.segments[segment])),
   ];
 }
 
 function campaignFactor(campaign: Campaign): EarningFactor {
-  return factor('campaign', campaign.id, { en: `Campaign ${campaign.id}`, 'zh-CN': `活动 ${campaign.id}` }, ratioFromDecimal(campaign.multiplier));
+  return factor('campaign', campaign.id, { en: `Campaign ${campaign.id}`, 'zh-CN': `活动 ${campaign.id}` }, rateOf(campaign.multiplier));
 }
 
-function factor(kind: EarningFactor['kind'], id: string, name: LocalizedMessage, value: Ratio): EarningFactor {
-  return { kind, id, name, ratio: value, decimal: decimalOf(value) };
+function factor(kind: EarningFactor['kind'], id: string, name: LocalizedMessage, rate: Rate): EarningFactor {
+  return { kind, id, name, ratio: rate.ratio, decimal: rate.decimal };
+}
+
+/** A config rate as an exact ratio with its display decimal. Shared between calls: never changed. */
+interface Rate {
+  ratio: Ratio;
+  decimal: string;
+}
+
+const RATE_ONE: Rate = { ratio: RATIO_ONE, decimal: '1' };
+
+/**
+ * Every order multiplies by the program's few config rates — base rate, tier and segment
+ * multipliers, campaigns — and each conversion reduces bigints by gcd and formats a decimal, which
+ * together cost more than the rest of an order's earning. They are pure functions of the rates, so
+ * each is worked out once per process (memo.ts bounds the maps).
+ */
+const rateMemo = new Map<number, Rate>();
+const baseMultiplierMemo = new Map<string, Rate>();
+
+function rateOf(value: number): Rate {
+  return memoised(rateMemo, value, () => {
+    const exact = ratioFromDecimal(value);
+    return { ratio: exact, decimal: decimalOf(exact) };
+  });
+}
+
+/** base rate × tier multiplier × segment multiplier, exact, with its display decimal. */
+function baseMultiplier(program: Program, { tier, segment }: EarningContext): Rate {
+  const rates = [program.earning.baseRate, tier.multiplier, program.earning.segments[segment]] as const;
+  return memoised(baseMultiplierMemo, rates.join('|'), () => {
+    const product = multiplyRatios(...rates.map((rate) => rateOf(rate).ratio));
+    return { ratio: product, decimal: decimalOf(product) };
+  });
 }
 
 /** A ratio for display: four places at most, trailing zeros dropped ("0.05", "1.6", "2"). */

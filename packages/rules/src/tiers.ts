@@ -59,14 +59,30 @@ export function tierWindowExit(program: Program, at: Date): Date {
 }
 
 /**
+ * Instant → instant per zone and window length, looked up by number rather than by a key string
+ * built for every call: an order asks these a dozen times, most of them for instants seen before.
+ */
+class InstantMemo {
+  readonly #byZone = new Map<string, Map<number, Map<number, number>>>();
+
+  get(timeZone: string, months: number, atMs: number, compute: () => number): number {
+    let byMonths = this.#byZone.get(timeZone);
+    if (byMonths === undefined) this.#byZone.set(timeZone, (byMonths = new Map()));
+    let byInstant = byMonths.get(months);
+    if (byInstant === undefined) byMonths.set(months, (byInstant = new Map()));
+    return memoised(byInstant, atMs, compute);
+  }
+}
+
+/**
  * The zone conversions tiers repeat — each spend's window opening, each review instant — are pure
  * functions of (zone, window months, instant): an order asks `tierStatus` twice over the same
  * spends, and the shopper's next order over most of them again. Each is computed once per process
  * (a `TZDate` costs tens of µs) and kept as epoch ms, so no caller ever shares a `Date`.
  */
-const windowOpensMemo = new Map<string, number>();
-const reviewAtMemo = new Map<string, number>();
-const windowExitMemo = new Map<string, number>();
+const windowOpensMemo = new InstantMemo();
+const reviewAtMemo = new InstantMemo();
+const windowExitMemo = new InstantMemo();
 
 /** The instant a local day starts (time.ts remembers it per zone and day). */
 function dayStart(date: LocalDate, timeZone: string): number {
@@ -76,7 +92,7 @@ function dayStart(date: LocalDate, timeZone: string): number {
 function windowOpens(program: Program, atMs: number): number {
   const { timeZone } = program;
   const months = program.earning.tierWindowMonths;
-  return memoised(windowOpensMemo, `${timeZone}|${months}|${atMs}`, () => dayStart(addDays(addMonths(localDate(new Date(atMs), timeZone), -months), 1), timeZone));
+  return windowOpensMemo.get(timeZone, months, atMs, () => dayStart(addDays(addMonths(localDate(new Date(atMs), timeZone), -months), 1), timeZone));
 }
 
 /**
@@ -88,7 +104,7 @@ function windowOpens(program: Program, atMs: number): number {
 function windowExit(program: Program, atMs: number): number {
   const { timeZone } = program;
   const months = program.earning.tierWindowMonths;
-  return memoised(windowExitMemo, `${timeZone}|${months}|${atMs}`, () => {
+  return windowExitMemo.get(timeZone, months, atMs, () => {
     const day = localDate(new Date(atMs), timeZone);
     let exit = addDays(addMonths(day, months), -3);
     while (addMonths(exit, -months) < day) exit = addDays(exit, 1);
@@ -99,7 +115,7 @@ function windowExit(program: Program, atMs: number): number {
 function reviewAtMs(program: Program, confirmedAtMs: number): number {
   const { timeZone } = program;
   const months = program.earning.tierWindowMonths;
-  return memoised(reviewAtMemo, `${timeZone}|${months}|${confirmedAtMs}`, () => dayStart(addMonths(localDate(new Date(confirmedAtMs), timeZone), months), timeZone));
+  return reviewAtMemo.get(timeZone, months, confirmedAtMs, () => dayStart(addMonths(localDate(new Date(confirmedAtMs), timeZone), months), timeZone));
 }
 
 /** Σ spends in the trailing window ending at `at` (inclusive), never below 0. */
