@@ -54,6 +54,10 @@ describe('local calendar dates', () => {
     expect(splitLocalDate('2026-04-30')).toEqual([2026, 4, 30]);
     expect(() => splitLocalDate('2026-04')).toThrow('jifen invariant: a local date is YYYY-MM-DD');
     expect(() => splitLocalDate('2026-0x-01')).toThrow('jifen invariant: a local date is YYYY-MM-DD');
+    expect(splitLocalDate('10000-01-02')).toEqual([10000, 1, 2]);
+    for (const date of ['20260430', '2026-04-30-01', '-2026-04-30', '2026-04-30-', '2026-04-3.5']) {
+      expect(() => splitLocalDate(date), date).toThrow('jifen invariant: a local date is YYYY-MM-DD');
+    }
   });
 
   it('reads the local month of an instant', () => {

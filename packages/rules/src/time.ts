@@ -125,7 +125,7 @@ export function daysInMonth(year: number, month: number): number {
 
 export function splitLocalDate(date: LocalDate): [number, number, number] {
   // Read between the two dashes rather than split and map: every calendar step parses its dates,
-  // and the arrays `split` and `map` build were a tenth of an order's calendar time.
+  // and the arrays `split` and `map` built were about a tenth of `tierStatus`'s time in a profile.
   const first = date.indexOf('-');
   const second = date.indexOf('-', first + 1);
   const parts: [number, number, number] = [Number(date.slice(0, first)), Number(date.slice(first + 1, second)), Number(date.slice(second + 1))];
