@@ -1,3 +1,4 @@
+import { memoised } from './memo';
 import { assert } from './result';
 
 /**
@@ -56,12 +57,18 @@ export function hasRateDecimals(value: number): boolean {
 
 /**
  * A decimal config value as an exact ratio: 0.57 becomes 57/100, so 0.57 × 100 fen is exactly 57.
- * The decimal is read at four places, which is what the program schema admits.
+ * The decimal is read at four places, which is what the program schema admits. A program has a
+ * few such rates and every earning, quote and mint converts them again, so each value's ratio is
+ * remembered (reduced by a bigint gcd once); the ratio is shared, and no caller changes a ratio.
  */
 export function ratioFromDecimal(value: number): Ratio {
-  assert(hasRateDecimals(value) && value >= 0, 'a config rate must be a non-negative decimal with at most 4 places');
-  return ratio(BigInt(Math.round(value * RATE_SCALE)), BigInt(RATE_SCALE));
+  return memoised(decimalRatios, value, () => {
+    assert(hasRateDecimals(value) && value >= 0, 'a config rate must be a non-negative decimal with at most 4 places');
+    return ratio(BigInt(Math.round(value * RATE_SCALE)), BigInt(RATE_SCALE));
+  });
 }
+
+const decimalRatios = new Map<number, Ratio>();
 
 export function ratio(numerator: bigint | number, denominator: bigint | number = 1n): Ratio {
   let top = BigInt(numerator);

@@ -222,8 +222,8 @@ export interface EarningContext {
  */
 export function earningMultiplier(program: Program, context: EarningContext & { category?: string }): { multiplier: Ratio; factors: EarningFactor[] } {
   const campaign = campaignForCategory(activeCampaigns(program, context.at), context.category);
-  const factors = [...baseFactors(program, context), ...(campaign === null ? [] : [campaignFactor(campaign)])];
-  return { multiplier: multiplyRatios(...factors.map((factor) => factor.ratio)), factors };
+  const campaignFactors = campaign === null ? [] : [campaignFactor(campaign)];
+  return { multiplier: multiplierOf(baseMultiplier(program, context), campaignFactors), factors: [...baseFactors(program, context), ...campaignFactors] };
 }
 
 /**
@@ -307,12 +307,12 @@ export function capEarning(program: Program, input: EarningCapInput): CappedEarn
   };
 
   if (perOrderCapRate !== null) {
-    limitBy('perOrder', toSafeNumber(multiplyFloor(input.eligible, multiplyRatios(rateOf(perOrderCapRate).ratio, perMinor))));
+    limitBy('perOrder', toSafeNumber(multiplyFloor(input.eligible, multiplyRatios(ratioFromDecimal(perOrderCapRate), perMinor))));
   }
   if (dailyCapPoints !== null) limitBy('daily', Math.max(0, dailyCapPoints - input.earnedTodayPoints));
   let shortfallPoints = 0;
   if (monthlyBudgetRate !== null) {
-    const budget = toSafeNumber(multiplyFloor(input.paidThisMonth, rateOf(monthlyBudgetRate).ratio));
+    const budget = toSafeNumber(multiplyFloor(input.paidThisMonth, ratioFromDecimal(monthlyBudgetRate)));
     const remaining = Math.max(0, budget - input.issuedThisMonth);
     const before = points;
     limitBy('monthlyBudget', toSafeNumber(multiplyFloor(remaining, perMinor)));
@@ -371,8 +371,7 @@ export function earnForOrder(program: Program, input: EarningInput): Earning {
   const base = baseMultiplier(program, input);
   const campaignFactors = blendedCampaignFactor(shares, campaigns, campaignRatio);
   const factors = [...baseFactors(program, input), ...campaignFactors];
-  // base × tier × segment is the same product for every order of that tier and segment.
-  const multiplier = campaignFactors.length === 0 ? base.ratio : multiplyRatios(base.ratio, ...campaignFactors.map((factor) => factor.ratio));
+  const multiplier = multiplierOf(base, campaignFactors);
 
   const unitValue = pointUnitValue(program);
   const perMinor = ratio(unitValue.denominator, unitValue.numerator);
@@ -478,9 +477,10 @@ const RATE_ONE: Rate = { ratio: RATIO_ONE, decimal: '1' };
 
 /**
  * Every order multiplies by the program's few config rates — base rate, tier and segment
- * multipliers, campaigns — and each conversion reduces bigints by gcd and formats a decimal, which
- * together cost more than the rest of an order's earning. They are pure functions of the rates, so
- * each is worked out once per process (memo.ts bounds the maps).
+ * multipliers, campaigns — and shows each as a decimal. The ratios are remembered where they are
+ * made (`ratioFromDecimal`); formatting the decimals and multiplying the base product cost more
+ * than the rest of an order's earning, so they are remembered here, by the rates' values (memo.ts
+ * bounds the maps).
  */
 const rateMemo = new Map<number, Rate>();
 const baseMultiplierMemo = new Map<string, Rate>();
@@ -492,13 +492,18 @@ function rateOf(value: number): Rate {
   });
 }
 
-/** base rate × tier multiplier × segment multiplier, exact, with its display decimal. */
+/** base rate × tier multiplier × segment multiplier, exact, with its display decimal: the same for every order of that tier and segment. */
 function baseMultiplier(program: Program, { tier, segment }: EarningContext): Rate {
   const rates = [program.earning.baseRate, tier.multiplier, program.earning.segments[segment]] as const;
   return memoised(baseMultiplierMemo, rates.join('|'), () => {
-    const product = multiplyRatios(...rates.map((rate) => rateOf(rate).ratio));
+    const product = multiplyRatios(...rates.map(ratioFromDecimal));
     return { ratio: product, decimal: decimalOf(product) };
   });
+}
+
+/** The whole multiplier: the base product, times the campaign factor when one applies. */
+function multiplierOf(base: Rate, campaignFactors: readonly EarningFactor[]): Ratio {
+  return campaignFactors.length === 0 ? base.ratio : multiplyRatios(base.ratio, ...campaignFactors.map((factor) => factor.ratio));
 }
 
 /** A ratio for display: four places at most, trailing zeros dropped ("0.05", "1.6", "2"). */
