@@ -18,7 +18,7 @@ import { allocateSpendable, consumeLots, createLot, lockShopper, spendableLots }
 import { randomId } from './canonical';
 import { JifenError, invalid } from './errors';
 import { idempotent } from './idempotency';
-import type { JournalEntryInput } from './journal';
+import { type JournalEntryInput, entryFor } from './journal';
 import type { Ledger, WriteContext } from './ledger';
 import { getProgram } from './merchants';
 import { poolPayoutInTx } from './pool-ledger';
@@ -450,15 +450,8 @@ export async function cancelCoupon(ledger: Ledger, input: { merchantId: string; 
     const check = cancelEligibility({ template, coupon: heldCoupon(row), now: tx.now });
     if (!check.ok) throw refusal(check.error, 'code');
 
-    const exchange = await tx.db
-      .selectFrom('journal')
-      .select(['seq', 'detail'])
-      .where('merchant_id', '=', input.merchantId)
-      .where('shopper_id', '=', input.shopperId)
-      .where('kind', '=', 'coupon.exchange')
-      .where('ref', '=', row.code)
-      .executeTakeFirstOrThrow();
-    const { portions } = JSON.parse(exchange.detail) as { portions: LotPortion[] };
+    const exchange = await entryFor<{ portions: LotPortion[] }>(tx.db, { merchantId: input.merchantId, shopperId: input.shopperId, kind: 'coupon.exchange', ref: row.code });
+    const { portions } = exchange.detail;
     const spentFrom = portions.length === 0 ? [] : await tx.db.selectFrom('lots').select(['id', 'expires_at']).where('id', 'in', portions.map((portion) => portion.lotId)).execute();
     const expiries = new Map(spentFrom.map((lot) => [lot.id, lot.expires_at === null ? null : new Date(Number(lot.expires_at))]));
     const entries: JournalEntryInput[] = [];
@@ -487,7 +480,7 @@ export async function cancelCoupon(ledger: Ledger, input: { merchantId: string; 
         points: portion.points,
         ref: row.code,
         lotId,
-        compensates: Number(exchange.seq),
+        compensates: exchange.seq,
         programVersion: version,
         detail: { fromLotId: portion.lotId, expiresAt: expiresAt?.getTime() ?? null },
       });

@@ -6,7 +6,7 @@ import { canonicalJson, firstDifferentField, randomId, sha256Hex } from './canon
 import { couponCart, redemptionQuoteFor } from './checkout';
 import { couponDiscountForCart } from './coupons';
 import { JifenError } from './errors';
-import type { JournalEntryInput } from './journal';
+import { type JournalEntryInput, entryFor } from './journal';
 import type { Ledger, WriteContext } from './ledger';
 import { getProgram } from './merchants';
 import { poolPayoutInTx } from './pool-ledger';
@@ -381,15 +381,7 @@ async function resolveHolds(tx: WriteContext, merchantId: string, holdIds: strin
 
 /** The hold's `hold.place` entry: its seq (what a release or expiry compensates) and detail. */
 async function placeEntry(db: Kysely<Database>, hold: Pick<HoldRow, 'merchant_id' | 'shopper_id' | 'hold_id'>): Promise<{ seq: number; detail: PlaceDetail }> {
-  const row = await db
-    .selectFrom('journal')
-    .select(['seq', 'detail'])
-    .where('merchant_id', '=', hold.merchant_id)
-    .where('shopper_id', '=', hold.shopper_id)
-    .where('kind', '=', 'hold.place')
-    .where('ref', '=', hold.hold_id)
-    .executeTakeFirstOrThrow();
-  return { seq: Number(row.seq), detail: JSON.parse(row.detail) as PlaceDetail };
+  return entryFor<PlaceDetail>(db, { merchantId: hold.merchant_id, shopperId: hold.shopper_id, kind: 'hold.place', ref: hold.hold_id });
 }
 
 async function placeSeqs(db: Kysely<Database>, merchantId: string, holds: readonly HoldRow[]): Promise<Map<string, number>> {

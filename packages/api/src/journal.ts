@@ -295,6 +295,38 @@ export function fromJournalRow(row: StoredJournalRow): JournalEntry {
   };
 }
 
+/** Which of a shopper's entries to find: the entries of one kind recorded for one caller's id. */
+export interface EntryKey {
+  merchantId: string;
+  shopperId: string;
+  kind: JournalKind;
+  ref: string;
+}
+
+/**
+ * A shopper's entries of `kind` for `ref`, oldest first, with their parsed detail — what a
+ * compensation links to (`compensates`) and reads back (a hold's cash due, the lots an exchange spent).
+ */
+export async function entriesFor<Detail = Record<string, unknown>>(db: Kysely<Database>, key: EntryKey): Promise<{ seq: number; detail: Detail }[]> {
+  const rows = await db
+    .selectFrom('journal')
+    .select(['seq', 'detail'])
+    .where('merchant_id', '=', key.merchantId)
+    .where('shopper_id', '=', key.shopperId)
+    .where('kind', '=', key.kind)
+    .where('ref', '=', key.ref)
+    .orderBy('seq')
+    .execute();
+  return rows.map((row) => ({ seq: Number(row.seq), detail: JSON.parse(row.detail) as Detail }));
+}
+
+/** The one entry of `kind` for `ref` (a hold's placement, a coupon's exchange); its absence is a broken ledger. */
+export async function entryFor<Detail = Record<string, unknown>>(db: Kysely<Database>, key: EntryKey): Promise<{ seq: number; detail: Detail }> {
+  const [entry] = await entriesFor<Detail>(db, key);
+  if (!entry) throw new Error(`the journal has no ${key.kind} entry for ${key.ref}`);
+  return entry;
+}
+
 export interface ChainBreak {
   seq: number;
   problem: 'hash' | 'link' | 'gap' | 'head';

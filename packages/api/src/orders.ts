@@ -37,7 +37,7 @@ import { redeemCouponsInTx } from './coupons';
 import { JifenError, invalid } from './errors';
 import { captureHoldInTx } from './holds';
 import { type StoredAnswer, firstAnswer, idempotent, readRecord, replayed } from './idempotency';
-import type { JournalEntryInput } from './journal';
+import { type JournalEntryInput, type JournalKind, entriesFor } from './journal';
 import type { Ledger, WriteContext } from './ledger';
 import { getProgram } from './merchants';
 import {
@@ -656,18 +656,9 @@ async function lockOrder(tx: WriteContext, merchantId: string, orderId: string):
 }
 
 /** The seq of the shopper's latest journal entry of this kind for `ref`, for `compensates`. */
-async function entrySeq(tx: WriteContext, merchantId: string, shopperId: string, kind: string, ref: string): Promise<number | null> {
-  const row = await tx.db
-    .selectFrom('journal')
-    .select('seq')
-    .where('merchant_id', '=', merchantId)
-    .where('shopper_id', '=', shopperId)
-    .where('kind', '=', kind)
-    .where('ref', '=', ref)
-    .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return row ? Number(row.seq) : null;
+async function entrySeq(tx: WriteContext, merchantId: string, shopperId: string, kind: JournalKind, ref: string): Promise<number | null> {
+  const entries = await entriesFor(tx.db, { merchantId, shopperId, kind, ref });
+  return entries.at(-1)?.seq ?? null;
 }
 
 export interface OrderCompletedInput {
@@ -876,16 +867,8 @@ function takeablePoints(lot: LotRow, now: Date): number {
  * completion burn the minted points in proportion to that amount, never to the original total.
  */
 async function mintBasis(tx: WriteContext, order: OrderRecord): Promise<number> {
-  const rows = await tx.db
-    .selectFrom('journal')
-    .select('detail')
-    .where('merchant_id', '=', order.merchantId)
-    .where('shopper_id', '=', order.shopperId)
-    .where('kind', '=', 'pool.contribute')
-    .where('ref', '=', order.orderId)
-    .execute();
-  for (const row of rows) {
-    const detail = JSON.parse(row.detail) as { orderAmount?: unknown };
+  const entries = await entriesFor<{ orderAmount?: unknown }>(tx.db, { merchantId: order.merchantId, shopperId: order.shopperId, kind: 'pool.contribute', ref: order.orderId });
+  for (const { detail } of entries) {
     if (typeof detail.orderAmount === 'number') return detail.orderAmount;
   }
   throw new Error('jifen invariant: a minted pool order has its contribution journaled');
