@@ -335,11 +335,18 @@ export interface ChainBreak {
 
 /**
  * Walks a merchant's chain in seq order, page by page, and names the first bad entry: an edited row
- * fails its hash, a deleted row leaves a gap, an inserted row breaks the link or the numbering.
+ * fails its hash, a deleted row leaves a gap, an inserted row breaks the link or the numbering —
+ * including one numbered below 1, before the chain's first entry, which the walk from 1 would not
+ * reach while `verify`'s sums would still count its points.
  */
 export async function verifyChain(db: Kysely<Database>, merchantId: string, pageSize = 5000): Promise<ChainBreak | null> {
   const head = await db.selectFrom('journal_heads').select(['seq', 'hash']).where('merchant_id', '=', merchantId).executeTakeFirst();
   const headSeq = head ? Number(head.seq) : 0;
+  const beforeFirst = await db.selectFrom('journal').select('seq').where('merchant_id', '=', merchantId).where('seq', '<', 1).orderBy('seq').limit(1).executeTakeFirst();
+  if (beforeFirst) {
+    const seq = Number(beforeFirst.seq);
+    return { seq, problem: 'link', detail: `entry ${seq} lies before the chain's first entry (1)` };
+  }
   let expectedSeq = 1;
   let prevHash = GENESIS_HASH;
   for (;;) {

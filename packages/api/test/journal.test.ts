@@ -103,6 +103,17 @@ describeEachDialect('the hash-chained journal', (dialect) => {
     expect(await verifyChain(store().db, merchantId)).toMatchObject({ seq: 6, problem: 'head' });
   });
 
+  it('names an entry inserted before the first, at seq 0 or below, where the walk from 1 would not look', async () => {
+    for (const seq of [0, -7]) {
+      const forged = { merchantId, seq, shopperId: 's1', kind: 'adjust' as const, points: 1_000_000, amount: 0, ref: `forged${seq}`, lotId: null, compensates: null, programVersion: 1, detail: {}, createdAt: 0 };
+      await store()
+        .db.insertInto('journal')
+        .values({ merchant_id: merchantId, seq, shopper_id: 's1', kind: 'adjust', points: 1_000_000, amount: 0, ref: `forged${seq}`, lot_id: null, compensates: null, program_version: 1, detail: '{}', created_at: 0, prev_hash: GENESIS_HASH, hash: entryHash(GENESIS_HASH, forged) })
+        .execute();
+      expect(await verifyChain(store().db, merchantId)).toMatchObject({ seq, problem: 'link', detail: `entry ${seq} lies before the chain's first entry (1)` });
+    }
+  });
+
   it('keeps each merchant on a chain of its own', async () => {
     const other = await createMerchant(ledger, { name: 'Noodle Bar' });
     await ledger.write((tx) => tx.journal.append(other.merchantId, { shopperId: 's1', kind: 'adjust', points: 1, ref: 'first', programVersion: 1 }));
