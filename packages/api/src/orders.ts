@@ -217,8 +217,11 @@ async function payOrder(
 
   const captured = input.holdId === undefined ? null : await captureHoldInTx(tx, { merchantId, shopperId, holdId: input.holdId, orderId, program, programVersion: version });
   const couponCodes = input.couponCodes ?? [];
+  // The coupons discount the goods — the amount less its shipping and tax, as the earning counts them
+  // — and, for free shipping, the shipping; never the tax, and never the order total twice over.
+  const goods = Math.max(0, input.amount - shipping - tax);
   const redeemed =
-    couponCodes.length === 0 ? null : await redeemCouponsInTx(tx, { merchantId, shopperId, orderId, codes: couponCodes, orderAmount: input.amount, shipping, program });
+    couponCodes.length === 0 ? null : await redeemCouponsInTx(tx, { merchantId, shopperId, orderId, codes: couponCodes, orderAmount: goods, shipping, program });
 
   const earningOrder: EarningOrder = {
     amount: input.amount,

@@ -13,6 +13,7 @@ import {
 } from '../src/coupons';
 import { JifenError } from '../src/errors';
 import { getProgram } from '../src/merchants';
+import { orderPaid } from '../src/orders';
 import { assertLedgerInvariants } from '../src/verify';
 import {
   DAY_MS,
@@ -205,6 +206,40 @@ describeEachDialect('coupons: templates, exchange, redeem, cancel', (dialect) =>
       ],
     });
     expect(await redeem([fixed.code, ship.code, big.code])).toEqual(result);
+  });
+
+  it("on a paid order the coupons discount the goods and the shipping, never the tax or the order's total twice", async () => {
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 5_000 });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ id: 'big', discount: { kind: 'fixed', amountOff: 5_000 } }) });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ id: 'ship', discount: { kind: 'freeShipping', amountOffMax: null } }) });
+    const big = await exchange('alice', 'k1', 'big');
+    const ship = await exchange('alice', 'k2', 'ship');
+    // Goods 1,000 + shipping 600 + tax 130: the fixed coupon takes the goods, free shipping the shipping.
+    const paid = await orderPaid(shop.ledger, {
+      merchantId: shop.merchantId,
+      orderId: 'o1',
+      shopperId: 'alice',
+      amount: 1_730,
+      currency: 'CNY',
+      items: [{ amount: 1_000 }],
+      shipping: 600,
+      tax: 130,
+      couponCodes: [big.code, ship.code],
+    });
+    expect(paid.coupons).toEqual({ discount: 1_600, coupons: [{ code: big.code, discount: 1_000 }, { code: ship.code, discount: 600 }] });
+  });
+
+  it("on a paid order a coupon's minimum spend is met by the goods, not by the shipping or the tax", async () => {
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 5_000 });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ minSpend: 10_000 }) });
+    const coupon = await exchange('alice', 'k1');
+    const order = { merchantId: shop.merchantId, shopperId: 'alice', currency: 'CNY', shipping: 1_000, tax: 500, couponCodes: [coupon.code] };
+    const before = await journalLength(shop.ledger.db, shop.merchantId);
+    // Goods 9,000: the total is 10,500, the goods short of 10,000.
+    await expectRefusal(orderPaid(shop.ledger, { ...order, orderId: 'o1', amount: 10_500, items: [{ amount: 9_000 }] }), 'BELOW_MIN_SPEND', 'couponCodes');
+    expect(await journalLength(shop.ledger.db, shop.merchantId)).toBe(before);
+    const paid = await orderPaid(shop.ledger, { ...order, orderId: 'o2', amount: 11_500, items: [{ amount: 10_000 }] });
+    expect(paid.coupons).toEqual({ discount: 500, coupons: [{ code: coupon.code, discount: 500 }] });
   });
 
   it('a cancelled coupon gives its points back with their original expiry and its stock back; cancelling again returns the same', async () => {
