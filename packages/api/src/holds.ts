@@ -1,5 +1,5 @@
 import type { Database, HoldRow, HoldStatus, NewHoldRow } from '@jifen/db';
-import { type Program, type RedemptionLine, splitFor } from '@jifen/rules';
+import { type Program, type RedemptionLine, redemptionValueCap, splitFor } from '@jifen/rules';
 import { type Kysely, sql } from 'kysely';
 import { type BalanceDelta, allocateSpendable, changeBalances, changeBalancesMany, lockShopper, lockShoppers } from './accounts';
 import { canonicalJson, firstDifferentField, randomId, sha256Hex } from './canonical';
@@ -158,6 +158,8 @@ export interface CaptureHoldInput {
   orderId: string;
   program: Program;
   programVersion: number;
+  /** The paid order the hold pays for: its total, its lines and its coupons' discount (minor units). */
+  order: { amount: number; items: readonly RedemptionLine[]; couponDiscount: number };
 }
 
 export interface CapturedHold {
@@ -170,8 +172,11 @@ export interface CapturedHold {
  * Captures a hold for a paid order, inside the caller's transaction (orders.ts `orderPaid`): the
  * held portions leave their lots for good and the shopper's `held`; in pool mode the pool pays the
  * points' worth out (SPEC §3.2). The hold must be the shopper's, 'held', and not past its expiry; a
- * hold captured for this same order is a replay and returns the same result. A flagged pool shopper's
- * hold waits for the merchant's approval (SPEC §3.2 risk; risk-approvals.ts).
+ * hold captured for this same order is a replay and returns the same result. The order must let
+ * points pay at least the hold's value — maxShare of what is payable after its coupons, on its
+ * eligible lines (rules `redemptionValueCap`) — or HOLD_EXCEEDS_ORDER: a hold reserved for one cart
+ * cannot pay for a smaller order. A flagged pool shopper's hold waits for the merchant's approval
+ * (SPEC §3.2 risk; risk-approvals.ts).
  */
 export async function captureHoldInTx(tx: WriteContext, input: CaptureHoldInput): Promise<CapturedHold> {
   const { merchantId, shopperId, holdId } = input;
@@ -180,6 +185,8 @@ export async function captureHoldInTx(tx: WriteContext, input: CaptureHoldInput)
   const captured = { holdId, points: Number(hold.points), value: Number(hold.value) };
   if (hold.status === 'captured' && hold.order_id === input.orderId) return captured;
   assertActive(tx, hold);
+  const valueCap = orderValueCap(input.program, input.order);
+  if (captured.value > valueCap) throw new JifenError('HOLD_EXCEEDS_ORDER', { holdId, value: captured.value, valueCap, amount: input.order.amount }, 'holdId');
   if (input.program.valuation.kind === 'pool') await assertRedemptionApprovedInTx(tx, { merchantId, shopperId, holdId });
 
   const portions = await holdPortions(tx.db, merchantId, holdId);
@@ -377,6 +384,17 @@ async function resolveHolds(tx: WriteContext, merchantId: string, holdIds: strin
     .where('hold_id', 'in', holdIds)
     .where('status', '=', 'held')
     .execute();
+}
+
+/**
+ * The most points may pay on a paid order. Lines adding up to more than the amount are read as the
+ * earning reads them: the excess is a discount the shop gave (so the payable amount is the order's).
+ */
+function orderValueCap(program: Program, order: CaptureHoldInput['order']): number {
+  const itemsAmount = order.items.reduce((sum, item) => sum + item.amount, 0);
+  if (order.items.length === 0) return redemptionValueCap({ program, cartAmount: order.amount, couponDiscount: order.couponDiscount });
+  const excess = Math.max(0, itemsAmount - order.amount);
+  return redemptionValueCap({ program, cartAmount: order.amount + excess, items: order.items, couponDiscount: order.couponDiscount + excess });
 }
 
 /** The hold's `hold.place` entry: its seq (what a release or expiry compensates) and detail. */

@@ -215,13 +215,17 @@ async function payOrder(
     if (program.valuation.kind === 'pool') await lockPool(tx, merchantId);
   }
 
-  const captured = input.holdId === undefined ? null : await captureHoldInTx(tx, { merchantId, shopperId, holdId: input.holdId, orderId, program, programVersion: version });
   const couponCodes = input.couponCodes ?? [];
   // The coupons discount the goods — the amount less its shipping and tax, as the earning counts them
   // — and, for free shipping, the shipping; never the tax, and never the order total twice over.
   const goods = Math.max(0, input.amount - shipping - tax);
   const redeemed =
     couponCodes.length === 0 ? null : await redeemCouponsInTx(tx, { merchantId, shopperId, orderId, codes: couponCodes, orderAmount: goods, shipping, program });
+  // Coupons apply first, points to the rest (SPEC §3.1): the hold is checked against the order after its coupons.
+  const captured =
+    input.holdId === undefined
+      ? null
+      : await captureHoldInTx(tx, { merchantId, shopperId, holdId: input.holdId, orderId, program, programVersion: version, order: { amount: input.amount, items, couponDiscount: redeemed?.discount ?? 0 } });
 
   const earningOrder: EarningOrder = {
     amount: input.amount,

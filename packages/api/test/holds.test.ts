@@ -3,8 +3,9 @@ import { expect, it } from 'vitest';
 import { quoteCheckout } from '../src/checkout';
 import { exchangeCoupon, upsertTemplate } from '../src/coupons';
 import { JifenError } from '../src/errors';
-import { captureHoldInTx, expireHolds, getHold, releaseHold, reserveHold } from '../src/holds';
+import { type CaptureHoldInput, captureHoldInTx, expireHolds, getHold, releaseHold, reserveHold } from '../src/holds';
 import { getProgram } from '../src/merchants';
+import { orderPaid } from '../src/orders';
 import { approveRedemption } from '../src/risk-approvals';
 import { assertLedgerInvariants } from '../src/verify';
 import {
@@ -26,9 +27,12 @@ import { useShop } from './support-shop';
 describeEachDialect('holds: two-phase redemption', (dialect) => {
   const shop = useShop(dialect, { clock: () => aClock('2025-03-01T02:00:00Z'), merchant: aMerchant });
 
-  async function capture(holdId: string, orderId: string, shopperId = 'alice') {
+  /** The paid order the holds below are captured on: the ¥1,000 cart they were reserved for. */
+  const paidCart: CaptureHoldInput['order'] = { amount: 100_000, items: [], couponDiscount: 0 };
+
+  async function capture(holdId: string, orderId: string, shopperId = 'alice', order = paidCart) {
     const { program, version } = await getProgram(shop.ledger.db, shop.merchantId);
-    return shop.ledger.write((tx) => captureHoldInTx(tx, { merchantId: shop.merchantId, shopperId, holdId, orderId, program, programVersion: version }));
+    return shop.ledger.write((tx) => captureHoldInTx(tx, { merchantId: shop.merchantId, shopperId, holdId, orderId, program, programVersion: version, order }));
   }
 
   it('quotes the usable range of points for a cart from the rules', async () => {
@@ -147,6 +151,35 @@ describeEachDialect('holds: two-phase redemption', (dialect) => {
     expect(other.facts).toEqual({ status: 'captured' });
   });
 
+  it('a hold is captured only on an order that lets points pay its value, after the coupons; nothing is written otherwise', async () => {
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 50_000 });
+    // maxShare 50% of a ¥1,000 cart: the whole 50,000 points (¥500).
+    const hold = await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 50_000, cartAmount: 100_000 });
+    const before = await journalLength(shop.ledger.db, shop.merchantId);
+
+    // Paid as a ¥10 order: points may pay ¥5 of it.
+    const tiny = await expectRefusal(capture(hold.holdId, 'o1', 'alice', { amount: 1_000, items: [], couponDiscount: 0 }), 'HOLD_EXCEEDS_ORDER', 'holdId');
+    expect(tiny.facts).toMatchObject({ value: 50_000, valueCap: 500 });
+    // The ¥1,000 cart with a ¥200 coupon: half of ¥800.
+    await expectRefusal(capture(hold.holdId, 'o1', 'alice', { amount: 100_000, items: [], couponDiscount: 20_000 }), 'HOLD_EXCEEDS_ORDER', 'holdId');
+    // ¥1,000 of which only ¥400 is itemised goods: the unitemised rest (shipping, fees) is cash.
+    await expectRefusal(capture(hold.holdId, 'o1', 'alice', { amount: 100_000, items: [{ amount: 40_000 }], couponDiscount: 0 }), 'HOLD_EXCEEDS_ORDER', 'holdId');
+    // Through orders.paid, the order is refused whole: no order, no capture, the hold still held.
+    await expectRefusal(
+      orderPaid(shop.ledger, { merchantId: shop.merchantId, orderId: 'o1', shopperId: 'alice', amount: 1_000, currency: 'CNY', holdId: hold.holdId }),
+      'HOLD_EXCEEDS_ORDER',
+      'holdId',
+    );
+    expect(await journalLength(shop.ledger.db, shop.merchantId)).toBe(before);
+    expect(await shop.ledger.db.selectFrom('orders').select('order_id').where('merchant_id', '=', shop.merchantId).execute()).toEqual([]);
+    expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 0, held: 50_000, pending: 0 });
+
+    // The cart it was reserved for, paid as quoted.
+    const paid = await orderPaid(shop.ledger, { merchantId: shop.merchantId, orderId: 'o1', shopperId: 'alice', amount: 100_000, currency: 'CNY', holdId: hold.holdId });
+    expect(paid.captured).toEqual({ holdId: hold.holdId, points: 50_000, value: 50_000 });
+    await assertLedgerInvariants(shop.ledger.db, shop.merchantId);
+  });
+
   it('a capture refuses unknown, foreign and expired holds', async () => {
     await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 1_000 });
     const hold = await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 400, cartAmount: 100_000 });
@@ -155,7 +188,7 @@ describeEachDialect('holds: two-phase redemption', (dialect) => {
     const otherMerchant = await aMerchant(shop.ledger);
     const { program, version } = await getProgram(shop.ledger.db, otherMerchant);
     await expectRefusal(
-      shop.ledger.write((tx) => captureHoldInTx(tx, { merchantId: otherMerchant, shopperId: 'alice', holdId: hold.holdId, orderId: 'o', program, programVersion: version })),
+      shop.ledger.write((tx) => captureHoldInTx(tx, { merchantId: otherMerchant, shopperId: 'alice', holdId: hold.holdId, orderId: 'o', program, programVersion: version, order: paidCart })),
       'NOT_FOUND',
       'holdId',
     );
@@ -243,7 +276,7 @@ describeEachDialect('holds: two-phase redemption', (dialect) => {
     expect(hold.value).toBe(5_000);
     const { program, version } = await getProgram(shop.ledger.db, pool);
     const captured = await shop.ledger.write((tx) =>
-      captureHoldInTx(tx, { merchantId: pool, shopperId: 'alice', holdId: hold.holdId, orderId: 'o1', program, programVersion: version }),
+      captureHoldInTx(tx, { merchantId: pool, shopperId: 'alice', holdId: hold.holdId, orderId: 'o1', program, programVersion: version, order: paidCart }),
     );
     expect(captured).toEqual({ holdId: hold.holdId, points: 5_000, value: 5_000 });
     const state = await shop.ledger.db.selectFrom('pool_state').selectAll().where('merchant_id', '=', pool).executeTakeFirstOrThrow();
@@ -271,7 +304,7 @@ describeEachDialect('holds: two-phase redemption', (dialect) => {
     const hold = await reserveHold(shop.ledger, { merchantId: pool, shopperId: 'alice', checkoutId: 'c1', points: 5_000, cartAmount: 100_000 });
     const { program, version } = await getProgram(shop.ledger.db, pool);
     const captureIt = () =>
-      shop.ledger.write((tx) => captureHoldInTx(tx, { merchantId: pool, shopperId: 'alice', holdId: hold.holdId, orderId: 'o1', program, programVersion: version }));
+      shop.ledger.write((tx) => captureHoldInTx(tx, { merchantId: pool, shopperId: 'alice', holdId: hold.holdId, orderId: 'o1', program, programVersion: version, order: paidCart }));
 
     await expectRefusal(captureIt(), 'REDEMPTION_AWAITING_APPROVAL', 'holdId');
     await approveRedemption(shop.ledger, { merchantId: pool, holdId: hold.holdId });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { multiplyFloor, ratio, ratioFromDecimal } from './arithmetic';
 import { defaultProgram } from './program';
-import { distributePointsDiscount, quoteRedemption, splitFor } from './redemption';
+import { distributePointsDiscount, quoteRedemption, redemptionValueCap, splitFor } from './redemption';
 import { valueOfPoints } from './valuation';
 
 const scenario = fc
@@ -27,6 +27,20 @@ const scenario = fc
   }));
 
 describe('a redemption quote, for any cart', () => {
+  it("states the same value cap as redemptionValueCap, which a hold's capture checks, whatever the points are worth", () => {
+    fc.assert(
+      fc.property(scenario, (drawn) => {
+        const cap = redemptionValueCap(drawn);
+        const result = quoteRedemption(drawn);
+        if (result.ok) expect(result.value.valueCap).toBe(cap);
+        else if (result.error.code === 'NOTHING_TO_REDEEM') expect(result.error.valueCap).toBe(cap);
+        // The cap never exceeds maxShare of what is payable after the coupons.
+        const payable = Math.max(0, drawn.cartAmount - drawn.couponDiscount);
+        expect(cap).toBeLessThanOrEqual(Number(multiplyFloor(payable, ratioFromDecimal(drawn.program.redemption.maxShare))));
+      }),
+    );
+  });
+
   it('never exceeds maxShare of the payable amount, the eligible lines or the points available, and stays on the step grid', () => {
     fc.assert(
       fc.property(scenario, (drawn) => {

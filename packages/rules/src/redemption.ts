@@ -94,12 +94,7 @@ export function quoteRedemption(input: RedemptionQuoteInput): Result<RedemptionQ
   if (itemsAmount > input.cartAmount) {
     return refuse({ code: 'ITEMS_EXCEED_CART', cartAmount: minor(input.cartAmount), itemsAmount: minor(itemsAmount) });
   }
-  // A coupon larger than the cart makes it free, never negative.
-  const couponApplied = Math.min(input.couponDiscount ?? 0, input.cartAmount);
-  const payable = minor(input.cartAmount - couponApplied);
-  const lines = quoteLines(input.items ?? [{ amount: input.cartAmount }], input.cartAmount - itemsAmount, couponApplied, redemption.excludedCategories);
-  const pointsEligibleAmount = minor(lines.reduce((sum, line) => sum + line.pointsEligibleAmount, 0));
-  const valueCap = minor(Math.min(pointsEligibleAmount, toSafeNumber(multiplyFloor(payable, ratioFromDecimal(redemption.maxShare)))));
+  const { payable, lines, pointsEligibleAmount, valueCap } = priceCart(input);
   if (valueCap === 0 || unitValue.numerator === 0n) {
     return refuse({ code: 'NOTHING_TO_REDEEM', payable, pointsEligibleAmount, valueCap });
   }
@@ -132,6 +127,39 @@ export function quoteRedemption(input: RedemptionQuoteInput): Result<RedemptionQ
     maxValue: valueOfPoints(toSafeNumber(maxPoints), unitValue),
     lines,
   });
+}
+
+interface CartPricing {
+  payable: Minor;
+  lines: QuoteLine[];
+  pointsEligibleAmount: Minor;
+  valueCap: Minor;
+}
+
+/** The cart after its coupons: what is payable, each line's points-eligible part, and the most points may pay. */
+function priceCart(input: Pick<RedemptionQuoteInput, 'program' | 'cartAmount' | 'items' | 'couponDiscount'>): CartPricing {
+  const { redemption } = input.program;
+  const itemsAmount = input.items?.reduce((sum, item) => sum + item.amount, 0) ?? input.cartAmount;
+  // A coupon larger than the cart makes it free, never negative.
+  const couponApplied = Math.min(input.couponDiscount ?? 0, input.cartAmount);
+  const payable = minor(input.cartAmount - couponApplied);
+  const lines = quoteLines(input.items ?? [{ amount: input.cartAmount }], input.cartAmount - itemsAmount, couponApplied, redemption.excludedCategories);
+  const pointsEligibleAmount = minor(lines.reduce((sum, line) => sum + line.pointsEligibleAmount, 0));
+  const valueCap = minor(Math.min(pointsEligibleAmount, toSafeNumber(multiplyFloor(payable, ratioFromDecimal(redemption.maxShare)))));
+  return { payable, lines, pointsEligibleAmount, valueCap };
+}
+
+/**
+ * The most points may pay on a cart, whatever they are worth: min(its points-eligible amount,
+ * floor(payable × maxShare)), coupons applied first — the quote's `valueCap`. A hold is captured
+ * only on an order whose cap covers the hold's value, so a hold reserved for one cart cannot pay
+ * for a smaller order (api holds.ts). The items must not add up to more than the cart.
+ */
+export function redemptionValueCap(input: Pick<RedemptionQuoteInput, 'program' | 'cartAmount' | 'items' | 'couponDiscount'>): Minor {
+  const amounts = [input.cartAmount, input.couponDiscount ?? 0, ...(input.items ?? []).map((item) => item.amount)];
+  assert(amounts.every(isAmount), 'cart amounts are non-negative safe integers');
+  assert((input.items?.reduce((sum, item) => sum + item.amount, 0) ?? 0) <= input.cartAmount, 'the items are within the cart');
+  return priceCart(input).valueCap;
 }
 
 export interface RedemptionSplit {

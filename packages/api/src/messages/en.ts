@@ -20,6 +20,8 @@ export const en: MessageCatalogue = {
   REFERRER_ALREADY_SET: (facts) => `the shopper was already referred by "${String(facts.referredBy)}"`,
   REFERRAL_AFTER_FIRST_ORDER: () => 'a referrer can only be set before the shopper\'s first paid order',
   HOLD_NOT_ACTIVE: (facts) => `the hold is already ${String(facts.status)}`,
+  HOLD_EXCEEDS_ORDER: (facts) =>
+    `the hold's points pay ${amount(facts.value)} but this order lets points pay at most ${amount(facts.valueCap)}; release the hold and pay the order without it, or reserve again for this order`,
   REDEMPTION_AWAITING_APPROVAL: (facts) => `the merchant must approve this redemption first (hold ${String(facts.holdId)})`,
   ALREADY_CHECKED_IN: () => 'already checked in today',
   BALANCE_LIMIT: (facts) => `would carry the balance of ${amount(facts.balance)} points past the limit of ${amount(facts.limit)} (asked ${amount(facts.requested)})`,
