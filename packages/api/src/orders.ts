@@ -748,6 +748,7 @@ async function completeOrder(tx: WriteContext, plan: CompletionPlan): Promise<Or
       programVersion: version,
       multiplier: poolEarningMultiplier(program, { tier: context.tier, segment: context.segment, at: new Date(order.paidAt) }),
       eligibleAmount: order.amount === 0 ? 0 : toSafeNumber(multiplyFloor(order.eligibleAmount, ratio(keptAmount, order.amount))),
+      paidAt: new Date(order.paidAt),
     });
     pool = { contribution: minted.contribution, minted: minted.minted };
     earnedStatus = minted.minted > 0 ? 'available' : 'none';

@@ -11,7 +11,6 @@ import {
   formatPoolPrice,
   fundForPoints,
   localDate,
-  localMonth,
   mintForOrder,
   minor,
   netAgainstDebt,
@@ -74,6 +73,12 @@ export interface PoolOrderCompletion {
   multiplier?: Ratio | number | ((category: string | undefined) => Ratio);
   /** The order's eligible amount (minor units): the per-order cap is a share of it. */
   eligibleAmount: number;
+  /**
+   * When the order was paid. The daily cap and the monthly budget are those of its paid day and
+   * month, whose paid GMV counted the order: a completion in a later month does not take a share of
+   * a month whose GMV does not hold it (fixed mode charges the same day and month at payment).
+   */
+  paidAt: Date;
 }
 
 export interface PoolMintResult {
@@ -108,8 +113,8 @@ export async function poolOnOrderCompletedInTx(tx: WriteContext, input: PoolOrde
   const throttle = await supplyThrottleInTx(tx, { merchantId, program, pool });
   const throttled = throttle.allowance === null ? uncapped.minted : Math.min(uncapped.minted, throttle.allowance);
 
-  const day = localDate(tx.now, program.timeZone);
-  const month = localMonth(tx.now, program.timeZone);
+  const day = localDate(input.paidAt, program.timeZone);
+  const month = day.slice(0, 7);
   const today = await tx.db
     .selectFrom('shopper_days')
     .select('earned_points')

@@ -471,6 +471,21 @@ describeEachDialect('orders: earning, pending points, refunds and cancellations'
       expect(pool).toMatchObject({ amount: 16_000, supply: minted - Math.floor(minted / 2) });
     });
 
+    it("mints under the daily cap and monthly budget of the day the order was paid, when it completes in the next month", async () => {
+      const merchantId = await aShop(shop.ledger, aPoolShopProgram({ earning: { monthlyBudgetRate: 0.05 } }));
+      // 23:00 on 31 March in Shanghai; completed at 01:00 on 1 April.
+      shop.clock.advance(Date.parse('2025-03-31T15:00:00Z') - shop.clock.read().getTime());
+      await orderPaid(shop.ledger, aPaidOrder(merchantId, { orderId: 'late-march', shopperId: 'm' }));
+      shop.clock.advance(2 * 60 * 60 * 1000);
+      const completed = await orderCompleted(shop.ledger, { merchantId, orderId: 'late-march' });
+      // March's GMV holds the order: its 5% budget (¥50) lets 5,000 units at ¥0.01 be minted. April's holds nothing yet.
+      expect(completed).toMatchObject({ pool: { minted: 5_000 } });
+      const months = await shop.ledger.db.selectFrom('budget_months').select(['month', 'gmv', 'issued_value']).where('merchant_id', '=', merchantId).orderBy('month').execute();
+      expect(months).toEqual([{ month: '2025-03', gmv: 100_000, issued_value: 5_000 }]);
+      const days = await shop.ledger.db.selectFrom('shopper_days').select(['day', 'earned_points']).where('merchant_id', '=', merchantId).where('shopper_id', '=', 'm').execute();
+      expect(days).toEqual([{ day: '2025-03-31', earned_points: 5_000 }]);
+    });
+
     it('a refund before completion lowers what the order contributes, and later refunds burn against that', async () => {
       await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'pool-2', shopperId: 'q' }));
       await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'pool-2', refundId: 'before', amount: 50_000 });

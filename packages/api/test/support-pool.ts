@@ -79,6 +79,8 @@ export interface CompletedOrder {
   items?: Array<{ category?: string; amount: number }>;
   multiplier?: Ratio;
   eligibleAmount?: number;
+  /** When the order was paid (its day's cap and month's budget apply); the completion's instant by default. */
+  paidAt?: Date;
 }
 
 /** An order completed in pool mode, as orders.ts calls the pool ledger on `completed`. */
@@ -95,6 +97,7 @@ export async function completeOrder(ledger: Ledger, merchantId: string, order: C
       programVersion: version,
       multiplier: order.multiplier ?? ratio(1),
       eligibleAmount: order.eligibleAmount ?? order.amount,
+      paidAt: order.paidAt ?? tx.now,
     });
   });
 }

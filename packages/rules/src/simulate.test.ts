@@ -485,6 +485,26 @@ describe('simulate: pool programs (SPEC §3.2)', () => {
     expect(days[0]).toMatchObject({ issued: 50, withheld: 62, alerts: ['monthlyBudgetReached'], pool: { amount: 16_000, supply: 50 } });
   });
 
+  it("charges a mint to the budget of the month the order was paid in, when it completes in the next", () => {
+    const { days } = simulate(aPoolProgram({}, { monthlyBudgetRate: 0.05 }), [paid(on('2025-03-31', '23:00'), 'o1', 's1', 100_000), completed(on('2025-04-01', '01:00'), 'o1')]);
+    // March's GMV holds the order, and its budget (¥50) the mint; April's GMV holds nothing to mint against.
+    expect(dayOf(days, '2025-04-01')).toMatchObject({ issued: 50, withheld: 62, pool: { amount: 16_000, supply: 50 } });
+  });
+
+  it('applies the daily cap of the day the order was paid, whenever it completes', () => {
+    const { days } = simulate(aPoolProgram({}, { dailyCapPoints: 100 }), [
+      paid(on('2025-03-03'), 'o1', 's1', 100_000),
+      paid(on('2025-03-04', '09:00'), 'o2', 's1', 100_000),
+      completed(on('2025-03-04', '10:00'), 'o2'),
+      completed(on('2025-03-04', '11:00'), 'o1'),
+    ]);
+    // o2 mints 112, held to 4 March's cap of 100; o1, paid on 3 March, mints against 3 March's cap,
+    // untouched — charged to 4 March it would mint nothing.
+    const day = dayOf(days, '2025-03-04');
+    expect(day.issued).toBeGreaterThan(100);
+    expect(day.issued).toBeLessThanOrEqual(200);
+  });
+
   it('applies the daily cap to what a shopper minted that day', () => {
     const { days } = simulate(aPoolProgram({}, { dailyCapPoints: 100 }), [
       paid(on('2025-03-03'), 'o1', 's1', 100_000),

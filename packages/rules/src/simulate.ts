@@ -142,6 +142,8 @@ interface BookOrder {
   id: string;
   shopperId: string;
   paidAt: Date;
+  /** The local day it was paid: its daily cap and its month's budget are the ones it is charged to. */
+  paidOn: LocalDate;
   amount: number;
   earningOrder: EarningOrder;
   tier: Tier;
@@ -164,7 +166,8 @@ interface BookShopper {
   /** Pool mode: completed spend since the last cap-out (SPEC §3.2). */
   basis: number;
   completedReferrals: number;
-  earnedOn: { date: LocalDate; points: number };
+  /** Points earned (classic) or minted (pool) per local day of payment, for the daily cap. */
+  earnedOn: Map<LocalDate, number>;
 }
 
 type Counter = Exclude<keyof SimulationDay, 'date' | 'costShareOfGmv' | 'costShareOfGmvToDate' | 'liability' | 'pool' | 'alerts'>;
@@ -220,7 +223,8 @@ class Book {
   private readonly ordersMaturingOn = new Map<LocalDate, BookOrder[]>();
   /** Points used for an order whose `paid` event comes later (a checkout reserves before it pays). */
   private readonly spentBeforePaid = new Map<string, SpentPortion[]>();
-  private readonly month = { key: '', paidMinor: 0, issuedMinor: 0 };
+  /** Per local month: the GMV paid in it and the value issued against its budget. */
+  private readonly months = new Map<string, { paidMinor: number; issuedMinor: number }>();
   private lotCount = 0;
   private date: LocalDate = '';
   private day: Record<Counter, number> = zeroCounts();
@@ -328,6 +332,7 @@ class Book {
       id: event.orderId,
       shopperId: shopper.id,
       paidAt: event.at,
+      paidOn: this.date,
       amount: event.amount,
       earningOrder,
       tier,
@@ -343,7 +348,7 @@ class Book {
     shopper.hasPaid = true;
     shopper.spends.push({ at: event.at, amount: cashPaid(earningOrder) });
     this.day.gmvMinor += event.amount;
-    this.thisMonth().paidMinor += event.amount;
+    this.monthOf(this.date).paidMinor += event.amount;
 
     if (!this.isPool) this.earn(order, shopper);
     const maturesAt = pendingUntil(this.program, event.at);
@@ -372,18 +377,18 @@ class Book {
 
   /** Classic earning at payment: pending points in their own lot (SPEC §3.1). */
   private earn(order: BookOrder, shopper: BookShopper): void {
-    const month = this.thisMonth();
+    const month = this.monthOf(order.paidOn);
     const earning = earnForOrder(this.program, {
       order: order.earningOrder,
       tier: order.tier,
       segment: order.segment,
       at: order.paidAt,
-      earnedTodayPoints: this.earnedToday(shopper),
+      earnedTodayPoints: this.earnedOn(shopper, order.paidOn),
       paidThisMonth: month.paidMinor,
       issuedThisMonth: month.issuedMinor,
     });
     month.issuedMinor += earning.budgetCharge;
-    shopper.earnedOn.points += earning.points;
+    this.addEarned(shopper, order.paidOn, earning.points);
     order.earnedPoints = earning.points;
     this.day.issued += earning.points;
     this.day.issuedValueMinor += earning.value;
@@ -420,12 +425,13 @@ class Book {
       poolEarningMultiplier(program, { tier: order.tier, segment: order.segment, at: order.paidAt, ...(category ? { category } : {}) });
     const uncapped = mintForOrder(program, { pool: this.pool, order: poolOrder, multiplier });
 
-    const month = this.thisMonth();
+    // The paid day's cap and the paid month's budget, whose GMV holds the order (as the ledger charges them).
+    const month = this.monthOf(order.paidOn);
     const capped = capEarning(program, {
       points: uncapped.minted,
       unitValue: uncapped.price,
       eligible: eligibleAmount(program, order.earningOrder).amount,
-      earnedTodayPoints: this.earnedToday(shopper),
+      earnedTodayPoints: this.earnedOn(shopper, order.paidOn),
       paidThisMonth: month.paidMinor,
       issuedThisMonth: month.issuedMinor,
     });
@@ -441,7 +447,7 @@ class Book {
     this.setPool(mint.pool, at);
     const value = valueOfPoints(mint.minted, mint.price);
     month.issuedMinor += toSafeNumber(multiplyCeil(mint.minted, mint.price));
-    shopper.earnedOn.points += mint.minted;
+    this.addEarned(shopper, order.paidOn, mint.minted);
     shopper.basis += contributed;
     order.earnedPoints = mint.minted;
     this.day.issued += mint.minted;
@@ -624,20 +630,27 @@ class Book {
   }
 
   /**
-   * Points the shopper earned today. "Today" is the local day being replayed: every event of the
-   * day and the day-end maturities count toward it, which spares a time-zone lookup per event.
+   * Points the shopper earned on orders paid on `date`, a local day. An order is paid on the day
+   * being replayed (every event of the day counts toward it, which spares a time-zone lookup per
+   * event); a pool order mints when it completes, against its paid day.
    */
-  private earnedToday(shopper: BookShopper): number {
-    const date = this.date;
-    if (shopper.earnedOn.date !== date) shopper.earnedOn = { date, points: 0 };
-    return shopper.earnedOn.points;
+  private earnedOn(shopper: BookShopper, date: LocalDate): number {
+    return shopper.earnedOn.get(date) ?? 0;
   }
 
-  /** The local month being replayed, for the monthly budget. */
-  private thisMonth(): { paidMinor: number; issuedMinor: number } {
-    const key = this.date.slice(0, 7);
-    if (this.month.key !== key) Object.assign(this.month, { key, paidMinor: 0, issuedMinor: 0 });
-    return this.month;
+  private addEarned(shopper: BookShopper, date: LocalDate, points: number): void {
+    shopper.earnedOn.set(date, this.earnedOn(shopper, date) + points);
+  }
+
+  /** The budget month of a local day. */
+  private monthOf(date: LocalDate): { paidMinor: number; issuedMinor: number } {
+    const key = date.slice(0, 7);
+    let month = this.months.get(key);
+    if (month === undefined) {
+      month = { paidMinor: 0, issuedMinor: 0 };
+      this.months.set(key, month);
+    }
+    return month;
   }
 
   private alert(alert: SimulationAlert): void {
@@ -647,7 +660,7 @@ class Book {
   private shopper(id: string): BookShopper {
     let shopper = this.shoppers.get(id);
     if (shopper === undefined) {
-      shopper = { id, lots: [], debt: 0, hasPaid: false, spends: [], tierRecord: null, basis: 0, completedReferrals: 0, earnedOn: { date: '', points: 0 } };
+      shopper = { id, lots: [], debt: 0, hasPaid: false, spends: [], tierRecord: null, basis: 0, completedReferrals: 0, earnedOn: new Map() };
       this.shoppers.set(id, shopper);
     }
     return shopper;
