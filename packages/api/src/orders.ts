@@ -981,8 +981,14 @@ async function takeBack(tx: WriteContext, plan: TakeBackPlan, journal: { kind: '
   }
   if (plan.fromOtherLots.length > 0) await consumeLots(tx, merchantId, shopperId, plan.fromOtherLots);
   if (taken.debt > 0) await changeBalances(tx, merchantId, shopperId, { debt: taken.debt });
-  if (program.valuation.kind === 'pool' && taken.fromBalance > 0) {
-    await poolOnRefundInTx(tx, { merchantId, shopperId, orderId: order.orderId, program, programVersion: version, burnPoints: taken.fromBalance });
+  if (program.valuation.kind === 'pool') {
+    // The cap-out basis holds the shopper's completed spend: a refund after completion takes its
+    // amount back out (SPEC §3.2), even when nothing is left to burn; one before completion was never
+    // in it (the completion adds the amount less the refunds so far).
+    const basisRefund = order.status === 'completed' ? plan.refundAmount : 0;
+    if (taken.fromBalance > 0 || basisRefund > 0) {
+      await poolOnRefundInTx(tx, { merchantId, shopperId, orderId: order.orderId, program, programVersion: version, burnPoints: taken.fromBalance, refundAmount: basisRefund });
+    }
   }
 
   const entries: JournalEntryInput[] = [];

@@ -486,6 +486,23 @@ describeEachDialect('orders: earning, pending points, refunds and cancellations'
       expect(days).toEqual([{ day: '2025-03-31', earned_points: 5_000 }]);
     });
 
+    it('keeps the cap-out basis at the completed spend: a refund after completion takes its amount out, one before never entered it', async () => {
+      const basis = async () =>
+        Number((await shop.ledger.db.selectFrom('shoppers').select('capout_basis').where('merchant_id', '=', shop.merchantId).where('shopper_id', '=', 'b').executeTakeFirstOrThrow()).capout_basis);
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'basis-1', shopperId: 'b' }));
+      await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'basis-1', refundId: 'before', amount: 20_000 });
+      await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'basis-1' });
+      expect(await basis()).toBe(80_000);
+      await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'basis-1', refundId: 'after', amount: 30_000 });
+      expect(await basis()).toBe(50_000);
+      // The rest, after the shopper spent every point: nothing is left to burn (a debt instead), and the basis still falls.
+      const { available } = await balanceOf(shop.ledger.db, shop.merchantId, 'b');
+      await adjustPoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'b', points: -available, reason: 'spent', idempotencyKey: 'spent' });
+      await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'basis-1', refundId: 'rest', amount: 50_000 });
+      expect(await basis()).toBe(0);
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'b')).toMatchObject({ available: 0 });
+    });
+
     it('a refund before completion lowers what the order contributes, and later refunds burn against that', async () => {
       await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'pool-2', shopperId: 'q' }));
       await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'pool-2', refundId: 'before', amount: 50_000 });
