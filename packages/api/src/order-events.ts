@@ -156,6 +156,30 @@ export async function storeWaitingEvent(
   }
 }
 
+/**
+ * A refund id is the merchant's, one namespace whether its order was paid yet or not: a refund of a
+ * known order leaves the row a waiting one would have (`refunded:<refundId>`, already applied), so
+ * the same id sent later for an order not yet paid finds it — and one stored as waiting is found
+ * here — and either is an IDEMPOTENCY_CONFLICT naming `orderId` when it names another order. On
+ * Postgres the row's key is also what two concurrent uses of one id queue on. The same order is a
+ * replay, answered by the refund's idempotency record.
+ */
+export async function claimRefundId(tx: WriteContext, refund: { merchantId: string; orderId: string; refundId: string; payload: Record<string, unknown> }): Promise<void> {
+  const eventId = `refunded:${refund.refundId}`;
+  const payload = canonicalJson(refund.payload);
+  const at = tx.now.getTime();
+  const inserted = await tx.db
+    .insertInto('order_events')
+    .values({ merchant_id: refund.merchantId, event_id: eventId, order_id: refund.orderId, kind: 'refunded', payload, payload_hash: sha256Hex(payload), received_at: at, applied_at: at })
+    .onConflict((conflict) => conflict.columns(['merchant_id', 'event_id']).doNothing())
+    .executeTakeFirst();
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) return;
+  const existing = await tx.db.selectFrom('order_events').select('order_id').where('merchant_id', '=', refund.merchantId).where('event_id', '=', eventId).executeTakeFirstOrThrow();
+  if (existing.order_id !== refund.orderId) {
+    throw new JifenError('IDEMPOTENCY_CONFLICT', { scope: 'orders.refunded', key: refund.refundId, field: 'orderId' }, 'orderId');
+  }
+}
+
 const readWaitingEvents = prepareQuery((db, key: { merchantId: string; orderId: string }) =>
   db
     .selectFrom('order_events')

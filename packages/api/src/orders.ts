@@ -46,6 +46,7 @@ import {
   type WaitingEvent,
   lockOrderKey,
   lockOrderKeyWithProgram,
+  claimRefundId,
   markEventApplied,
   storeWaitingEvent,
   waitingEvents,
@@ -813,10 +814,16 @@ export async function orderRefunded(ledger: Ledger, input: OrderRefundedInput): 
   return ledger.write(async (tx) => {
     await getProgram(tx.db, input.merchantId);
     const known = await findOrder(tx, input.merchantId, input.orderId);
+    const payload = { refundId: input.refundId, ...refundedRequest(input) };
     if (known === null) {
-      await storeWaitingEvent(tx, { merchantId: input.merchantId, orderId: input.orderId, kind: 'refunded', key: input.refundId, payload: { refundId: input.refundId, ...refundedRequest(input) } });
+      // A refund id already used on a paid order (its refund may predate the id's row, claimRefundId) is not this one.
+      if ((await readRecord.executeTakeFirst(tx.db, { merchantId: input.merchantId, scope: 'orders.refunded', key: input.refundId })) !== undefined) {
+        throw new JifenError('IDEMPOTENCY_CONFLICT', { scope: 'orders.refunded', key: input.refundId, field: 'orderId' }, 'orderId');
+      }
+      await storeWaitingEvent(tx, { merchantId: input.merchantId, orderId: input.orderId, kind: 'refunded', key: input.refundId, payload });
       return { orderId: input.orderId, refundId: input.refundId, status: 'waiting' as const };
     }
+    await claimRefundId(tx, { merchantId: input.merchantId, orderId: input.orderId, refundId: input.refundId, payload });
     return idempotent(tx, { merchantId: input.merchantId, scope: 'orders.refunded', key: input.refundId, request: refundedRequest(input) }, async () =>
       refundOrder(tx, await planRefund(tx, input)),
     );

@@ -277,6 +277,28 @@ describeEachDialect('orders: earning, pending points, refunds and cancellations'
       expect(await footprint(shop.ledger.db, shop.merchantId)).toEqual(before);
     });
 
+    it('a refund id is one id whether its order was paid yet or not: used on a paid order, it conflicts for an unpaid one', async () => {
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'paid-b', shopperId: 'bob' }));
+      await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'paid-b', refundId: 'R1', amount: 50_000 });
+      const before = await footprint(shop.ledger.db, shop.merchantId);
+      await expectRefusal(orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'unpaid-a', refundId: 'R1', amount: 50_000 }), 'IDEMPOTENCY_CONFLICT', 'orderId');
+      expect(await footprint(shop.ledger.db, shop.merchantId)).toEqual(before);
+      // Its replay on the paid order is still the first answer.
+      expect(await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'paid-b', refundId: 'R1', amount: 50_000 })).toMatchObject({ refundId: 'R1', status: 'refunded' });
+    });
+
+    it('a refund id waiting for an unpaid order conflicts when it is sent for a paid one, which keeps its points', async () => {
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'paid-b', shopperId: 'bob' }));
+      expect(await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'unpaid-a', refundId: 'R1', amount: 50_000 })).toMatchObject({ status: 'waiting' });
+      const before = await footprint(shop.ledger.db, shop.merchantId);
+      await expectRefusal(orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'paid-b', refundId: 'R1', amount: 50_000 }), 'IDEMPOTENCY_CONFLICT', 'orderId');
+      expect(await footprint(shop.ledger.db, shop.merchantId)).toEqual(before);
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'bob')).toMatchObject({ pending: 8_000 });
+      // The order it waits for takes it when paid.
+      const paid = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'unpaid-a', shopperId: 'alice' }));
+      expect(paid.events).toEqual([{ kind: 'refunded', ref: 'R1', outcome: 'applied' }]);
+    });
+
     it('a waiting event the order refuses is reported, and its replay gets the refusal', async () => {
       await orderCancelled(shop.ledger, { merchantId: shop.merchantId, orderId: 'x' });
       await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'x' });
