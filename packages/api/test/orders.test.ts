@@ -105,21 +105,30 @@ describeEachDialect('orders: earning, pending points, refunds and cancellations'
       shop.merchantId = await aShop(shop.ledger, theWorkedExampleProgram());
     });
 
+    it('a refund of all but 1 fen leaves the shopper none of the points: what they keep is granted rounded down', async () => {
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'almost' }));
+      const refund = await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'almost', refundId: 'r', amount: 99_999 });
+      // 8,000 points × 1 fen / ¥1,000 = 0.08 of a point kept: 0.
+      expect(refund).toMatchObject({ clawedBack: 8_000 });
+      expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 0, pending: 0, held: 0, debt: 0 });
+    });
+
     it('partial refunds claw back in proportion and sum exactly to the whole earning', async () => {
       await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'split' }));
       await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'split' });
       const first = await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'split', refundId: 'r1', amount: 33_333 });
       const second = await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'split', refundId: 'r2', amount: 33_333 });
       const third = await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'split', refundId: 'r3', amount: 33_334 });
-      expect([first, second, third].map((refund) => ('clawedBack' in refund ? refund.clawedBack : null))).toEqual([2_666, 2_667, 2_667]);
+      // Taken back rounds up (SPEC §2): ceil(8,000 × 33,333 / 100,000) = 2,667, ceil(5,333.28) = 5,334 in all, then the rest.
+      expect([first, second, third].map((refund) => ('clawedBack' in refund ? refund.clawedBack : null))).toEqual([2_667, 2_667, 2_666]);
       expect(third).toMatchObject({ refundedTotal: 100_000, debt: 0 });
       expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 0, pending: 0, held: 0, debt: 0 });
       const earn = (await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'earn' }))[0]!;
       const clawbacks = await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'refund.clawback' });
       expect(clawbacks.map((entry) => [entry.ref, entry.points, entry.compensates])).toEqual([
-        ['r1', -2_666, earn.seq],
+        ['r1', -2_667, earn.seq],
         ['r2', -2_667, earn.seq],
-        ['r3', -2_667, earn.seq],
+        ['r3', -2_666, earn.seq],
       ]);
       await expectRefusal(orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'split', refundId: 'r4', amount: 1 }), 'REFUND_EXCEEDS_ORDER', 'amount');
     });

@@ -32,8 +32,11 @@ describe('refunds, for any sequence of partial refunds', () => {
           clawed += result.value.points;
           refundedBefore += refundAmount;
           expect(result.value.clawedTotal).toBe(clawed);
-          // The running total depends only on how much was refunded, not on how it was split.
-          expect(clawed).toBe(Number((BigInt(earnedPoints) * BigInt(refundedBefore)) / BigInt(orderAmount)));
+          // The running total depends only on how much was refunded, not on how it was split; it rounds
+          // up, so the points kept for what was kept are granted rounded down (SPEC §2).
+          const exact = BigInt(earnedPoints) * BigInt(refundedBefore);
+          expect(clawed).toBe(Number((exact + BigInt(orderAmount) - 1n) / BigInt(orderAmount)));
+          expect(earnedPoints - clawed).toBe(Number((BigInt(earnedPoints) * BigInt(orderAmount - refundedBefore)) / BigInt(orderAmount)));
         }
         expect(clawed).toBeLessThanOrEqual(earnedPoints);
         if (reachesFull) expect(clawed).toBe(earnedPoints);

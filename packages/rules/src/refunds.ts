@@ -1,4 +1,4 @@
-import { type Minor, type PointUnits, isAmount, minor, multiplyFloor, pointUnits, ratio, toSafeNumber } from './arithmetic';
+import { type Minor, type PointUnits, isAmount, minor, multiplyCeil, multiplyFloor, pointUnits, ratio, toSafeNumber } from './arithmetic';
 import { isExpired } from './expiry';
 import { type Result, assert, ok, refuse } from './result';
 import { addDays, endOfLocalDay, localDate } from './time';
@@ -8,9 +8,13 @@ import { addDays, endOfLocalDay, localDate } from './time';
  * pay are restored, in proportion to the refunded amount, always from what the order actually
  * earned or spent, never by re-running today's rules.
  *
- * Each refund takes the cumulative figure floor(points × refundedTotal / orderAmount) minus the same
- * figure before it. So partial refunds never sum to more than the order's points, a refund of the
- * rest settles exactly the remainder, and the result does not depend on how the refund was split.
+ * Each refund takes a cumulative figure minus the same figure before it, so partial refunds never sum
+ * to more than the order's points, a refund of the rest settles exactly the remainder, and the result
+ * does not depend on how the refund was split. Rounding protects the books (SPEC §2): the points the
+ * shopper keeps for what they kept are points granted, rounded down, so the earned points taken back
+ * are ceil(earned × refundedTotal / orderAmount) — a ¥1,000 order's 8,000 points refunded but for
+ * 1 fen leave the shopper 0, not 1; the points used to pay that come back are granted too,
+ * floor(spent × refundedTotal / orderAmount).
  */
 
 export interface RefundProgress {
@@ -54,7 +58,7 @@ export function clawback(input: ClawbackInput): Result<Clawback, RefundExceedsOr
   assert(isAmount(input.earnedPoints) && isAmount(input.spendable), 'points are non-negative safe integers');
   const share = refundShare(input);
   if (!share.ok) return share;
-  const { before, after } = cumulativeShares(input.earnedPoints, input, share.value);
+  const { before, after } = cumulativeShares(input.earnedPoints, input, share.value, multiplyCeil);
   const points = after - before;
   const fromBalance = Math.min(points, input.spendable);
   return ok({
@@ -108,7 +112,7 @@ export function restoreSpent(input: RestoreInput): Result<Restore, RefundExceeds
   if (!share.ok) return share;
   const portions: RestoredPortion[] = [];
   for (const portion of input.portions) {
-    const { before, after } = cumulativeShares(portion.points, input, share.value);
+    const { before, after } = cumulativeShares(portion.points, input, share.value, multiplyFloor);
     if (after === before) continue;
     const expiresAt = restoreExpiry({ originalExpiresAt: portion.expiresAt, now: input.now, restoreGraceDays: input.restoreGraceDays, timeZone: input.timeZone });
     portions.push({
@@ -171,9 +175,15 @@ function refundShare(progress: RefundProgress): Result<Minor, RefundExceedsOrder
   return ok(minor(progress.refundedBefore + progress.refundAmount));
 }
 
-function cumulativeShares(points: number, progress: RefundProgress, refundedTotal: Minor): { before: number; after: number } {
+/** `points × refunded / orderAmount` before and after this refund, rounded by `round` (up for what is taken back, down for what is given). */
+function cumulativeShares(
+  points: number,
+  progress: RefundProgress,
+  refundedTotal: Minor,
+  round: typeof multiplyFloor | typeof multiplyCeil,
+): { before: number; after: number } {
   // A free order (amount 0) can only be "refunded" by 0, which takes nothing.
   if (progress.orderAmount === 0) return { before: 0, after: 0 };
-  const shareOf = (refunded: number) => toSafeNumber(multiplyFloor(points, ratio(refunded, progress.orderAmount)));
+  const shareOf = (refunded: number) => toSafeNumber(round(points, ratio(refunded, progress.orderAmount)));
   return { before: shareOf(progress.refundedBefore), after: shareOf(refundedTotal) };
 }
