@@ -276,6 +276,9 @@ export async function exchangeCoupon(ledger: Ledger, input: ExchangeInput): Prom
       expires_at: couponExpiry(tx.now, template.validityDays, program.timeZone).getTime(),
       redeemed_at: null,
       order_id: null,
+      redeemed_amount: null,
+      redeemed_shipping: null,
+      redeemed_discount: null,
     };
     await tx.db.insertInto('coupons').values(coupon).execute();
     if (program.valuation.kind === 'pool' && pointsCost > 0) {
@@ -358,10 +361,14 @@ export interface RedeemedCoupons {
  * from `orderPaid`). Minimum spends are checked against the order's goods; each coupon then takes
  * its discount from what the coupons before it left, so together they never discount more than the
  * goods and the shipping. A coupon already redeemed on this same order is a replay: it counts again
- * with the same discount and nothing is written.
+ * with the discount it took then (kept on its row since migration 0005) and nothing is written. The
+ * redeem API (`sameAmountsOnReplay`) refuses a replay carrying other amounts than the redemption's
+ * as an IDEMPOTENCY_CONFLICT naming the field — the answer its own records give — also when the
+ * order's `paid` redeemed the coupon first; inside `paid`, a coupon the redeem API already redeemed
+ * on this order simply counts with its discount.
  */
 export async function redeemCouponsInTx(tx: WriteContext, input: RedeemCouponsInput): Promise<RedeemedCoupons> {
-  return redeemCodes(tx, input, 'couponCodes');
+  return redeemCodes(tx, input, 'couponCodes', { sameAmountsOnReplay: false });
 }
 
 /** The merchant API's redeem: one code on one order; a replay on the same order returns the same discount. */
@@ -385,13 +392,14 @@ export async function redeemCoupon(
         tx,
         { merchantId: input.merchantId, shopperId: row.shopper_id, orderId: input.orderId, codes: [input.code], orderAmount: input.orderAmount, shipping: input.shipping ?? 0, program },
         'code',
+        { sameAmountsOnReplay: true },
       );
       return { code: input.code, orderId: input.orderId, discount: redeemed.discount, status: 'redeemed' as const };
     });
   });
 }
 
-async function redeemCodes(tx: WriteContext, input: RedeemCouponsInput, param: string): Promise<RedeemedCoupons> {
+async function redeemCodes(tx: WriteContext, input: RedeemCouponsInput, param: string, options: { sameAmountsOnReplay: boolean }): Promise<RedeemedCoupons> {
   if (new Set(input.codes).size !== input.codes.length) throw invalid(param, 'lists the same coupon code twice');
   let goodsLeft = input.orderAmount;
   let shippingLeft = input.shipping;
@@ -405,14 +413,24 @@ async function redeemCodes(tx: WriteContext, input: RedeemCouponsInput, param: s
       const use = couponUseEligibility({ template: terms, coupon: heldCoupon(row), cart: { amount: input.orderAmount, shipping: input.shipping }, now: tx.now });
       if (!use.ok) throw refusal({ ...use.error, couponCode: code }, param);
     }
-    const discount = couponDiscount(terms, { amount: goodsLeft, shipping: shippingLeft });
+    if (isReplay && options.sameAmountsOnReplay && row.redeemed_amount !== null) {
+      const field = row.redeemed_amount !== input.orderAmount ? 'orderAmount' : row.redeemed_shipping !== input.shipping ? 'shipping' : null;
+      if (field !== null) throw new JifenError('IDEMPOTENCY_CONFLICT', { scope: 'coupon.redeem', key: `${code} ${input.orderId}`, field }, field);
+    }
+    // A replay takes what it took the first time (within what this request leaves); a coupon
+    // redeemed before migration 0005 is worked out again.
+    const isFreeShipping = terms.discount.kind === 'freeShipping';
+    const discount =
+      isReplay && row.redeemed_discount !== null
+        ? Math.min(row.redeemed_discount, isFreeShipping ? shippingLeft : goodsLeft)
+        : couponDiscount(terms, { amount: goodsLeft, shipping: shippingLeft });
     // Free shipping takes from the shipping; every other discount from the goods.
-    if (terms.discount.kind === 'freeShipping') shippingLeft -= discount;
+    if (isFreeShipping) shippingLeft -= discount;
     else goodsLeft -= discount;
     if (!isReplay) {
       await tx.db
         .updateTable('coupons')
-        .set({ status: 'redeemed', redeemed_at: tx.now.getTime(), order_id: input.orderId })
+        .set({ status: 'redeemed', redeemed_at: tx.now.getTime(), order_id: input.orderId, redeemed_amount: input.orderAmount, redeemed_shipping: input.shipping, redeemed_discount: discount })
         .where('merchant_id', '=', input.merchantId)
         .where('code', '=', code)
         .execute();

@@ -177,6 +177,29 @@ describeEachDialect('coupons: templates, exchange, redeem, cancel', (dialect) =>
     expect(await myCoupons(shop.ledger.db, { merchantId: shop.merchantId, shopperId: 'alice' })).toEqual([expect.objectContaining({ status: 'redeemed', orderId: 'o1' })]);
   });
 
+  it("a redeem replayed on the order whose payment redeemed the coupon answers that redemption's discount, and other amounts conflict", async () => {
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 5_000 });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ id: 'pct', discount: { kind: 'percent', rateOff: 0.15, amountOffMax: null } }) });
+    const coupon = await exchange('alice', 'k1', 'pct');
+    const paid = await orderPaid(shop.ledger, { merchantId: shop.merchantId, orderId: 'o1', shopperId: 'alice', amount: 10_600, currency: 'CNY', shipping: 600, couponCodes: [coupon.code] });
+    expect(paid.coupons).toEqual({ discount: 1_500, coupons: [{ code: coupon.code, discount: 1_500 }] });
+
+    const before = await journalLength(shop.ledger.db, shop.merchantId);
+    const records = async () => (await shop.ledger.db.selectFrom('idempotency').select('key').where('merchant_id', '=', shop.merchantId).where('scope', '=', 'coupon.redeem').execute()).length;
+    // Other amounts are another request under the same (code, order): refused, and no record of them kept.
+    await expectRefusal(redeemCoupon(shop.ledger, { merchantId: shop.merchantId, code: coupon.code, orderId: 'o1', orderAmount: 2_000, shipping: 600 }), 'IDEMPOTENCY_CONFLICT', 'orderAmount');
+    await expectRefusal(redeemCoupon(shop.ledger, { merchantId: shop.merchantId, code: coupon.code, orderId: 'o1', orderAmount: 10_000 }), 'IDEMPOTENCY_CONFLICT', 'shipping');
+    expect(await records()).toBe(0);
+    // The goods and shipping the order redeemed it against: the same discount.
+    expect(await redeemCoupon(shop.ledger, { merchantId: shop.merchantId, code: coupon.code, orderId: 'o1', orderAmount: 10_000, shipping: 600 })).toEqual({
+      code: coupon.code,
+      orderId: 'o1',
+      discount: 1_500,
+      status: 'redeemed',
+    });
+    expect(await journalLength(shop.ledger.db, shop.merchantId)).toBe(before);
+  });
+
   it('redeems several coupons inside the order transaction, never discounting more than the goods and the shipping', async () => {
     await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 5_000 });
     await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ discount: { kind: 'fixed', amountOff: 800 } }) });

@@ -271,6 +271,10 @@ export interface CouponsTable {
   expires_at: EpochMs | null;
   redeemed_at: EpochMs | null;
   order_id: string | null;
+  /** The redemption's goods and shipping (minor units) and the discount it took (migration 0005; null before it). */
+  redeemed_amount: number | null;
+  redeemed_shipping: number | null;
+  redeemed_discount: number | null;
 }
 
 export interface PoolStateTable {

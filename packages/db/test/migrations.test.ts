@@ -77,6 +77,17 @@ describeEachDialect('migrations', (dialect) => {
     expect(await columnsOfOrders()).toContain('payload_hash');
   });
 
+  test('0005 gives coupons the columns of their redemption, and its down removes them', async () => {
+    testDb = await createTestDb(dialect, { migrate: false });
+    await migrateToLatest(testDb.db);
+    const columnsOfCoupons = async () => (await testDb!.db.introspection.getTables()).find((table) => table.name === 'coupons')!.columns.map((column) => column.name);
+    expect(await columnsOfCoupons()).toEqual(expect.arrayContaining(['redeemed_amount', 'redeemed_shipping', 'redeemed_discount']));
+    await migrations['0005-coupons-redeemed']!.down!(testDb.db);
+    const after = await columnsOfCoupons();
+    expect(after.filter((name) => name.startsWith('redeemed_'))).toEqual(['redeemed_at']);
+    expect(after).toContain('order_id');
+  });
+
   test('a failing migration throws an error naming the migration, with the driver error as cause', async () => {
     testDb = await createTestDb(dialect, { migrate: false });
     await sql`create table merchants (id text)`.execute(testDb.db);
