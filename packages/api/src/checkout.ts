@@ -83,20 +83,19 @@ export interface CheckoutQuote {
 export async function quoteCheckout(db: Kysely<Database>, input: CheckoutQuoteInput, now: Date): Promise<CheckoutQuote> {
   const state = await readQuoteState(db, input.merchantId, input.shopperId);
   const program = await programAtVersion(db, state.program);
-  const coupon =
+  const applied =
     input.couponCode === undefined
       ? null
-      : {
-          code: input.couponCode,
-          discount: await couponDiscountForCart(db, { merchantId: input.merchantId, shopperId: input.shopperId, code: input.couponCode, ...couponCart(input) }, now),
-        };
+      : await couponDiscountForCart(db, { merchantId: input.merchantId, shopperId: input.shopperId, code: input.couponCode, ...couponCart(input) }, now);
+  const coupon = input.couponCode === undefined || applied === null ? null : { code: input.couponCode, discount: applied.discount };
   const pricing = priceRedemption({
     program,
     pool: state.pool,
     // Lots past their expiry but not yet swept are not spendable (rules `isLotSpendable`).
     availablePoints: spendablePoints(state.lots, now),
     cartAmount: input.cartAmount,
-    couponDiscount: coupon?.discount ?? 0,
+    couponDiscount: applied?.discount ?? 0,
+    couponShippingDiscount: applied?.shippingDiscount ?? 0,
     ...(input.items === undefined ? {} : { items: input.items }),
   });
   const { quote } = pricing;
@@ -192,7 +191,7 @@ export interface RedemptionPricing {
 /** The rules' quote for a shopper now: spendable points, the point value in force, the coupon discount. */
 export async function redemptionQuoteFor(
   db: Kysely<Database>,
-  input: { program: Program; merchantId: string; shopperId: string; cartAmount: number; items?: RedemptionLine[]; couponDiscount: number; now: Date },
+  input: { program: Program; merchantId: string; shopperId: string; cartAmount: number; items?: RedemptionLine[]; couponDiscount: number; couponShippingDiscount: number; now: Date },
 ): Promise<RedemptionPricing> {
   const pool = await readPool(db, input.merchantId);
   // Lots past their expiry but not yet swept are not spendable (rules `isLotSpendable`).
@@ -203,17 +202,27 @@ export async function redemptionQuoteFor(
     availablePoints,
     cartAmount: input.cartAmount,
     couponDiscount: input.couponDiscount,
+    couponShippingDiscount: input.couponShippingDiscount,
     ...(input.items === undefined ? {} : { items: input.items }),
   });
 }
 
-function priceRedemption(input: { program: Program; pool: PoolState; availablePoints: number; cartAmount: number; items?: RedemptionLine[]; couponDiscount: number }): RedemptionPricing {
+function priceRedemption(input: {
+  program: Program;
+  pool: PoolState;
+  availablePoints: number;
+  cartAmount: number;
+  items?: RedemptionLine[];
+  couponDiscount: number;
+  couponShippingDiscount: number;
+}): RedemptionPricing {
   const unitValue = pointUnitValue(input.program, input.pool);
   const quote = quoteRedemption({
     program: input.program,
     unitValue,
     cartAmount: input.cartAmount,
     couponDiscount: input.couponDiscount,
+    couponShippingDiscount: input.couponShippingDiscount,
     availablePoints: input.availablePoints,
     ...(input.items === undefined ? {} : { items: input.items }),
   });

@@ -327,17 +327,24 @@ export async function validateCoupon(
   return { valid: true, code: input.code, discount: use.value.discount, templateId: row.template_id, expiresAt: isoOrNull(row.expires_at) };
 }
 
+/** A coupon's discount on a cart, and the part of it that is the shipping's (a free-shipping coupon's). */
+export interface CouponOnCart {
+  discount: number;
+  shippingDiscount: number;
+}
+
 /** The discount a shopper's own coupon gives a cart now, or the refusal (for the checkout quote). */
 export async function couponDiscountForCart(
   db: Kysely<Database>,
   input: { merchantId: string; shopperId: string; code: string; amount: number; shipping: number },
   now: Date,
-): Promise<number> {
+): Promise<CouponOnCart> {
   const row = await db.selectFrom('coupons').selectAll().where('merchant_id', '=', input.merchantId).where('code', '=', input.code).executeTakeFirst();
   if (!row || row.shopper_id !== input.shopperId) throw new JifenError('NOT_FOUND', { what: 'coupon' }, 'couponCode');
-  const use = couponUseEligibility({ template: await couponTerms(db, row), coupon: heldCoupon(row), cart: { amount: input.amount, shipping: input.shipping }, now });
+  const terms = await couponTerms(db, row);
+  const use = couponUseEligibility({ template: terms, coupon: heldCoupon(row), cart: { amount: input.amount, shipping: input.shipping }, now });
   if (!use.ok) throw refusal(use.error, 'couponCode');
-  return use.value.discount;
+  return { discount: use.value.discount, shippingDiscount: terms.discount.kind === 'freeShipping' ? use.value.discount : 0 };
 }
 
 export interface RedeemCouponsInput {
@@ -354,6 +361,8 @@ export interface RedeemCouponsInput {
 export interface RedeemedCoupons {
   discount: number;
   coupons: Array<{ code: string; discount: number }>;
+  /** The part of `discount` free-shipping coupons took from the shipping (the rest is the goods'). */
+  shippingDiscount: number;
 }
 
 /**
@@ -437,7 +446,7 @@ async function redeemCodes(tx: WriteContext, input: RedeemCouponsInput, param: s
     }
     coupons.push({ code, discount });
   }
-  return { discount: coupons.reduce((sum, coupon) => sum + coupon.discount, 0), coupons };
+  return { discount: coupons.reduce((sum, coupon) => sum + coupon.discount, 0), coupons, shippingDiscount: input.shipping - shippingLeft };
 }
 
 export interface CancelledCoupon {

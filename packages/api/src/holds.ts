@@ -81,16 +81,18 @@ export async function reserveHold(ledger: Ledger, input: ReserveHoldInput): Prom
       return holdView({ ...existing, status: 'held' }, place.detail.cashDue);
     }
 
-    const couponDiscount =
+    const coupon =
       input.couponCode === undefined
-        ? 0
+        ? { discount: 0, shippingDiscount: 0 }
         : await couponDiscountForCart(tx.db, { merchantId, shopperId, code: input.couponCode, ...couponCart(input) }, tx.now);
+    const couponDiscount = coupon.discount;
     const { quote } = await redemptionQuoteFor(tx.db, {
       program,
       merchantId,
       shopperId,
       cartAmount: input.cartAmount,
       couponDiscount,
+      couponShippingDiscount: coupon.shippingDiscount,
       now: tx.now,
       ...(input.items === undefined ? {} : { items: input.items }),
     });
@@ -158,8 +160,8 @@ export interface CaptureHoldInput {
   orderId: string;
   program: Program;
   programVersion: number;
-  /** The paid order the hold pays for: its total, its lines and its coupons' discount (minor units). */
-  order: { amount: number; items: readonly RedemptionLine[]; couponDiscount: number };
+  /** The paid order the hold pays for: its total, its lines, its coupons' discount and the part of it that was the shipping's (minor units). */
+  order: { amount: number; items: readonly RedemptionLine[]; couponDiscount: number; couponShippingDiscount: number };
 }
 
 export interface CapturedHold {
@@ -392,9 +394,10 @@ async function resolveHolds(tx: WriteContext, merchantId: string, holdIds: strin
  */
 function orderValueCap(program: Program, order: CaptureHoldInput['order']): number {
   const itemsAmount = order.items.reduce((sum, item) => sum + item.amount, 0);
-  if (order.items.length === 0) return redemptionValueCap({ program, cartAmount: order.amount, couponDiscount: order.couponDiscount });
+  const coupons = { couponDiscount: order.couponDiscount, couponShippingDiscount: order.couponShippingDiscount };
+  if (order.items.length === 0) return redemptionValueCap({ program, cartAmount: order.amount, ...coupons });
   const excess = Math.max(0, itemsAmount - order.amount);
-  return redemptionValueCap({ program, cartAmount: order.amount + excess, items: order.items, couponDiscount: order.couponDiscount + excess });
+  return redemptionValueCap({ program, cartAmount: order.amount + excess, items: order.items, ...coupons, couponDiscount: order.couponDiscount + excess });
 }
 
 /** The hold's `hold.place` entry: its seq (what a release or expiry compensates) and detail. */

@@ -226,7 +226,7 @@ async function payOrder(
   const captured =
     input.holdId === undefined
       ? null
-      : await captureHoldInTx(tx, { merchantId, shopperId, holdId: input.holdId, orderId, program, programVersion: version, order: { amount: input.amount, items, couponDiscount: redeemed?.discount ?? 0 } });
+      : await captureHoldInTx(tx, { merchantId, shopperId, holdId: input.holdId, orderId, program, programVersion: version, order: { amount: input.amount, items, couponDiscount: redeemed?.discount ?? 0, couponShippingDiscount: redeemed?.shippingDiscount ?? 0 } });
 
   const earningOrder: EarningOrder = {
     amount: input.amount,

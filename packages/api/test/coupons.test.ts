@@ -227,6 +227,7 @@ describeEachDialect('coupons: templates, exchange, redeem, cancel', (dialect) =>
         { code: ship.code, discount: 500 },
         { code: big.code, discount: 200 },
       ],
+      shippingDiscount: 500,
     });
     expect(await redeem([fixed.code, ship.code, big.code])).toEqual(result);
   });

@@ -28,7 +28,7 @@ describeEachDialect('holds: two-phase redemption', (dialect) => {
   const shop = useShop(dialect, { clock: () => aClock('2025-03-01T02:00:00Z'), merchant: aMerchant });
 
   /** The paid order the holds below are captured on: the ¥1,000 cart they were reserved for. */
-  const paidCart: CaptureHoldInput['order'] = { amount: 100_000, items: [], couponDiscount: 0 };
+  const paidCart: CaptureHoldInput['order'] = { amount: 100_000, items: [], couponDiscount: 0, couponShippingDiscount: 0 };
 
   async function capture(holdId: string, orderId: string, shopperId = 'alice', order = paidCart) {
     const { program, version } = await getProgram(shop.ledger.db, shop.merchantId);
@@ -57,6 +57,28 @@ describeEachDialect('holds: two-phase redemption', (dialect) => {
     expect(quote.payable).toBe(80_000);
     expect(quote.redeemable?.maxPoints).toBe(40_000);
     await expectRefusal(quoteCheckout(shop.ledger.db, { merchantId: shop.merchantId, shopperId: 'bob', cartAmount: 100_000, couponCode: coupon.code }, shop.clock.now), 'NOT_FOUND', 'couponCode');
+  });
+
+  it('points pay the goods a goods coupon leaves, never the shipping; free shipping leaves the goods whole, through capture', async () => {
+    await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 80_000 });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ id: 'ten-off', pointsCost: 100, discount: { kind: 'fixed', amountOff: 1_000 } }) });
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ id: 'ship', pointsCost: 100, discount: { kind: 'freeShipping', amountOffMax: null } }) });
+    const tenOff = await exchangeCoupon(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', templateId: 'ten-off', idempotencyKey: 'k1' });
+    const ship = await exchangeCoupon(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', templateId: 'ship', idempotencyKey: 'k2' });
+
+    // ¥10 of goods and ¥6 of shipping: the coupon takes the goods; what is left is shipping, cash.
+    const goodsGone = await quoteCheckout(shop.ledger.db, { merchantId: shop.merchantId, shopperId: 'alice', cartAmount: 1_600, items: [{ amount: 1_000 }], couponCode: tenOff.code }, shop.clock.now);
+    expect(goodsGone).toMatchObject({ payable: 600, redeemable: null, refusal: { code: 'NOTHING_TO_REDEEM', pointsEligibleAmount: 0 } });
+
+    // ¥100 of goods and ¥8 of shipping with free shipping: half of the ¥100 left to pay, all of it goods.
+    const cart = { cartAmount: 10_800, items: [{ amount: 10_000 }] };
+    const quote = await quoteCheckout(shop.ledger.db, { merchantId: shop.merchantId, shopperId: 'alice', ...cart, couponCode: ship.code }, shop.clock.now);
+    expect(quote).toMatchObject({ coupon: { discount: 800 }, payable: 10_000, redeemable: { maxPoints: 5_000, valueCap: 5_000 } });
+    const hold = await reserveHold(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', checkoutId: 'c1', points: 5_000, ...cart, couponCode: ship.code });
+    // Paid as quoted, the coupon redeemed with it: the hold fits the order.
+    const paid = await orderPaid(shop.ledger, { merchantId: shop.merchantId, orderId: 'o1', shopperId: 'alice', amount: 10_800, shipping: 800, currency: 'CNY', items: [{ amount: 10_000 }], holdId: hold.holdId, couponCodes: [ship.code] });
+    expect(paid).toMatchObject({ captured: { points: 5_000, value: 5_000 }, coupons: { discount: 800 } });
+    await assertLedgerInvariants(shop.ledger.db, shop.merchantId);
   });
 
   it('a hold takes the earliest-expiring lots first', async () => {
@@ -158,12 +180,12 @@ describeEachDialect('holds: two-phase redemption', (dialect) => {
     const before = await journalLength(shop.ledger.db, shop.merchantId);
 
     // Paid as a ¥10 order: points may pay ¥5 of it.
-    const tiny = await expectRefusal(capture(hold.holdId, 'o1', 'alice', { amount: 1_000, items: [], couponDiscount: 0 }), 'HOLD_EXCEEDS_ORDER', 'holdId');
+    const tiny = await expectRefusal(capture(hold.holdId, 'o1', 'alice', { amount: 1_000, items: [], couponDiscount: 0, couponShippingDiscount: 0 }), 'HOLD_EXCEEDS_ORDER', 'holdId');
     expect(tiny.facts).toMatchObject({ value: 50_000, valueCap: 500 });
     // The ¥1,000 cart with a ¥200 coupon: half of ¥800.
-    await expectRefusal(capture(hold.holdId, 'o1', 'alice', { amount: 100_000, items: [], couponDiscount: 20_000 }), 'HOLD_EXCEEDS_ORDER', 'holdId');
+    await expectRefusal(capture(hold.holdId, 'o1', 'alice', { amount: 100_000, items: [], couponDiscount: 20_000, couponShippingDiscount: 0 }), 'HOLD_EXCEEDS_ORDER', 'holdId');
     // ¥1,000 of which only ¥400 is itemised goods: the unitemised rest (shipping, fees) is cash.
-    await expectRefusal(capture(hold.holdId, 'o1', 'alice', { amount: 100_000, items: [{ amount: 40_000 }], couponDiscount: 0 }), 'HOLD_EXCEEDS_ORDER', 'holdId');
+    await expectRefusal(capture(hold.holdId, 'o1', 'alice', { amount: 100_000, items: [{ amount: 40_000 }], couponDiscount: 0, couponShippingDiscount: 0 }), 'HOLD_EXCEEDS_ORDER', 'holdId');
     // Through orders.paid, the order is refused whole: no order, no capture, the hold still held.
     await expectRefusal(
       orderPaid(shop.ledger, { merchantId: shop.merchantId, orderId: 'o1', shopperId: 'alice', amount: 1_000, currency: 'CNY', holdId: hold.holdId }),

@@ -15,6 +15,7 @@ const scenario = fc
     items: fc.array(fc.record({ category: fc.constantFrom('food', 'home', 'gift-card'), amount: fc.integer({ min: 0, max: 200_000 }) }), { maxLength: 6 }),
     unitemized: fc.integer({ min: 0, max: 5_000 }),
     couponDiscount: fc.integer({ min: 0, max: 50_000 }),
+    couponShippingDiscount: fc.integer({ min: 0, max: 5_000 }),
     availablePoints: fc.integer({ min: 0, max: 2_000_000 }),
   })
   .map((drawn) => ({
@@ -54,6 +55,11 @@ describe('a redemption quote, for any cart', () => {
         expect(quote.payable).toBe(Math.max(0, drawn.cartAmount - drawn.couponDiscount));
         expect(quote.maxValue).toBeLessThanOrEqual(shareCap);
         expect(quote.maxValue).toBeLessThanOrEqual(quote.pointsEligibleAmount);
+        // Points pay only the items left after the goods' coupon: never the unitemised rest (shipping).
+        const itemsAmount = drawn.items.reduce((sum, item) => sum + item.amount, 0);
+        const couponApplied = Math.min(drawn.couponDiscount, drawn.cartAmount);
+        const onRest = Math.min(drawn.couponShippingDiscount, couponApplied, drawn.unitemized);
+        expect(quote.pointsEligibleAmount).toBeLessThanOrEqual(itemsAmount - Math.min(couponApplied - onRest, itemsAmount));
         expect(quote.maxValue).toBe(valueOfPoints(quote.maxPoints, drawn.unitValue));
         expect(quote.maxPoints).toBeLessThanOrEqual(drawn.availablePoints);
         expect(quote.minPoints).toBeGreaterThanOrEqual(drawn.minPoints);

@@ -65,9 +65,22 @@ describe('quoting points + cash', () => {
   });
 
   it('leaves the part of the cart not itemised (shipping) to cash, though it counts toward the payable amount', () => {
-    const quote = quoted(aQuoteInput({ cartAmount: 10_800, items: [{ sku: 'lamp', amount: 10_000 }], couponDiscount: 1_080 }));
+    // 10% off the goods: the coupon is the lamp's alone; the ¥8 of shipping stays cash.
+    const quote = quoted(aQuoteInput({ cartAmount: 10_800, items: [{ sku: 'lamp', amount: 10_000 }], couponDiscount: 1_000 }));
     expect(quote.lines).toEqual([{ sku: 'lamp', amount: 10_000, couponDiscount: 1_000, pointsEligibleAmount: 9_000 }]);
-    expect(quote).toMatchObject({ payable: 9_720, pointsEligibleAmount: 9_000, valueCap: 4_860 });
+    expect(quote).toMatchObject({ payable: 9_800, pointsEligibleAmount: 9_000, valueCap: 4_900 });
+  });
+
+  it('takes a goods coupon from the items alone and free shipping from the rest alone, so points never pay the shipping', () => {
+    // A ¥10 coupon takes the whole ¥10 of goods: what is left to pay is the shipping, which is cash.
+    expect(quoteRedemption(aQuoteInput({ cartAmount: 1_600, items: [{ amount: 1_000 }], couponDiscount: 1_000 }))).toEqual({
+      ok: false,
+      error: { code: 'NOTHING_TO_REDEEM', payable: 600, pointsEligibleAmount: 0, valueCap: 0 },
+    });
+    // Free shipping lowers what is payable and leaves the goods whole for points.
+    const freeShipping = quoted(aQuoteInput({ cartAmount: 10_800, items: [{ sku: 'lamp', amount: 10_000 }], couponDiscount: 800, couponShippingDiscount: 800 }));
+    expect(freeShipping.lines).toEqual([{ sku: 'lamp', amount: 10_000, couponDiscount: 0, pointsEligibleAmount: 10_000 }]);
+    expect(freeShipping).toMatchObject({ payable: 10_000, pointsEligibleAmount: 10_000, valueCap: 5_000 });
   });
 
   it('treats a cart without items as one line that points may pay', () => {

@@ -46,6 +46,12 @@ export interface RedemptionQuoteInput {
   items?: readonly RedemptionLine[];
   /** The coupon discount for this cart (minor units), applied before points. */
   couponDiscount?: number;
+  /**
+   * The part of `couponDiscount` that discounts the cart's unitemised rest — a free-shipping
+   * coupon's. It lowers what is payable and no line's points-eligible amount; the rest of the
+   * discount is the goods', shared over the items alone. Default 0.
+   */
+  couponShippingDiscount?: number;
   availablePoints: number;
 }
 
@@ -85,7 +91,7 @@ export type RedemptionRefusal =
 /** The usable range of points for a cart, or why points cannot be used on it. */
 export function quoteRedemption(input: RedemptionQuoteInput): Result<RedemptionQuote, RedemptionRefusal> {
   const { redemption } = input.program;
-  const amounts = [input.cartAmount, input.availablePoints, input.couponDiscount ?? 0, ...(input.items ?? []).map((item) => item.amount)];
+  const amounts = [input.cartAmount, input.availablePoints, input.couponDiscount ?? 0, input.couponShippingDiscount ?? 0, ...(input.items ?? []).map((item) => item.amount)];
   assert(amounts.every(isAmount), 'quote amounts are non-negative safe integers');
   const unitValue = input.unitValue ?? pointUnitValue(input.program);
   assert(unitValue.numerator >= 0n && unitValue.denominator > 0n, 'a point value is a non-negative ratio');
@@ -136,14 +142,19 @@ interface CartPricing {
   valueCap: Minor;
 }
 
+type CartInput = Pick<RedemptionQuoteInput, 'program' | 'cartAmount' | 'items' | 'couponDiscount' | 'couponShippingDiscount'>;
+
 /** The cart after its coupons: what is payable, each line's points-eligible part, and the most points may pay. */
-function priceCart(input: Pick<RedemptionQuoteInput, 'program' | 'cartAmount' | 'items' | 'couponDiscount'>): CartPricing {
+function priceCart(input: CartInput): CartPricing {
   const { redemption } = input.program;
   const itemsAmount = input.items?.reduce((sum, item) => sum + item.amount, 0) ?? input.cartAmount;
   // A coupon larger than the cart makes it free, never negative.
   const couponApplied = Math.min(input.couponDiscount ?? 0, input.cartAmount);
   const payable = minor(input.cartAmount - couponApplied);
-  const lines = quoteLines(input.items ?? [{ amount: input.cartAmount }], input.cartAmount - itemsAmount, couponApplied, redemption.excludedCategories);
+  // Free shipping takes from the unitemised rest, every other coupon from the goods; neither from the other.
+  const onRest = Math.min(input.couponShippingDiscount ?? 0, couponApplied, input.cartAmount - itemsAmount);
+  const onGoods = Math.min(couponApplied - onRest, itemsAmount);
+  const lines = quoteLines(input.items ?? [{ amount: input.cartAmount }], onGoods, redemption.excludedCategories);
   const pointsEligibleAmount = minor(lines.reduce((sum, line) => sum + line.pointsEligibleAmount, 0));
   const valueCap = minor(Math.min(pointsEligibleAmount, toSafeNumber(multiplyFloor(payable, ratioFromDecimal(redemption.maxShare)))));
   return { payable, lines, pointsEligibleAmount, valueCap };
@@ -155,8 +166,8 @@ function priceCart(input: Pick<RedemptionQuoteInput, 'program' | 'cartAmount' | 
  * only on an order whose cap covers the hold's value, so a hold reserved for one cart cannot pay
  * for a smaller order (api holds.ts). The items must not add up to more than the cart.
  */
-export function redemptionValueCap(input: Pick<RedemptionQuoteInput, 'program' | 'cartAmount' | 'items' | 'couponDiscount'>): Minor {
-  const amounts = [input.cartAmount, input.couponDiscount ?? 0, ...(input.items ?? []).map((item) => item.amount)];
+export function redemptionValueCap(input: CartInput): Minor {
+  const amounts = [input.cartAmount, input.couponDiscount ?? 0, input.couponShippingDiscount ?? 0, ...(input.items ?? []).map((item) => item.amount)];
   assert(amounts.every(isAmount), 'cart amounts are non-negative safe integers');
   assert((input.items?.reduce((sum, item) => sum + item.amount, 0) ?? 0) <= input.cartAmount, 'the items are within the cart');
   return priceCart(input).valueCap;
@@ -195,9 +206,9 @@ export function distributePointsDiscount(quote: RedemptionQuote, discount: numbe
   return allocateProportionally(discount, quote.lines.map((line) => line.pointsEligibleAmount)).map(minor);
 }
 
-function quoteLines(items: readonly RedemptionLine[], unitemized: number, couponApplied: number, excluded: readonly string[]): QuoteLine[] {
-  // The unitemized rest of the cart takes its share of the coupon too, so lines are not over-discounted.
-  const couponShares = allocateProportionally(couponApplied, [...items.map((item) => item.amount), unitemized]);
+/** The lines with their share of the goods' coupon discount (largest remainder) and what points may pay on each. */
+function quoteLines(items: readonly RedemptionLine[], goodsDiscount: number, excluded: readonly string[]): QuoteLine[] {
+  const couponShares = allocateProportionally(goodsDiscount, items.map((item) => item.amount));
   return items.map((item, index) => {
     const couponDiscount = couponShares[index] ?? 0;
     const isExcluded = item.category !== undefined && excluded.includes(item.category);
