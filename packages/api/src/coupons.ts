@@ -22,6 +22,7 @@ import { type JournalEntryInput, entryFor } from './journal';
 import type { Ledger, WriteContext } from './ledger';
 import { getProgram } from './merchants';
 import { poolPayoutInTx } from './pool-ledger';
+import { isConcentratedInTx } from './risk-approvals';
 
 /**
  * Coupon templates and coupons (SPEC §3.1 "Coupons"). Exchanging burns the points, takes one unit of
@@ -201,7 +202,7 @@ export interface ExchangeInput {
 export async function exchangeCoupon(ledger: Ledger, input: ExchangeInput): Promise<CouponView> {
   return ledger.write(async (tx) => {
     const { program, version } = await getProgram(tx.db, input.merchantId);
-    const account = await lockShopper(tx, input.merchantId, input.shopperId);
+    await lockShopper(tx, input.merchantId, input.shopperId);
     const replay = await tx.db
       .selectFrom('coupons')
       .selectAll()
@@ -224,9 +225,12 @@ export async function exchangeCoupon(ledger: Ledger, input: ExchangeInput): Prom
       .executeTakeFirst();
     if (!row) throw new JifenError('NOT_FOUND', { what: 'coupon template' }, 'templateId');
     const template = parseStoredTemplate(row);
-    // SPEC §3.2 risk: a flagged pool shopper's redemptions wait for the merchant; a checkout hold can be
-    // approved one by one (risk-approvals.ts), an exchange has nothing to approve, so it waits for the flag to clear.
-    if (program.valuation.kind === 'pool' && account.flagged) throw new JifenError('REDEMPTION_IN_REVIEW', { shopperId: input.shopperId }, 'templateId');
+    // SPEC §3.2 risk: the redemptions of a pool shopper holding more than concentrationReview of the
+    // supply now wait for the merchant; a checkout hold can be approved one by one (risk-approvals.ts),
+    // an exchange has nothing to approve, so it waits until their share falls back.
+    if (program.valuation.kind === 'pool' && (await isConcentratedInTx(tx, { merchantId: input.merchantId, shopperId: input.shopperId, program }))) {
+      throw new JifenError('REDEMPTION_IN_REVIEW', { shopperId: input.shopperId }, 'templateId');
+    }
     const shopperIssued = await tx.db
       .selectFrom('coupons')
       .select((eb) => eb.fn.countAll<number>().as('count'))

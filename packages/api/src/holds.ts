@@ -189,7 +189,7 @@ export async function captureHoldInTx(tx: WriteContext, input: CaptureHoldInput)
   assertActive(tx, hold);
   const valueCap = orderValueCap(input.program, input.order);
   if (captured.value > valueCap) throw new JifenError('HOLD_EXCEEDS_ORDER', { holdId, value: captured.value, valueCap, amount: input.order.amount }, 'holdId');
-  if (input.program.valuation.kind === 'pool') await assertRedemptionApprovedInTx(tx, { merchantId, shopperId, holdId });
+  if (input.program.valuation.kind === 'pool') await assertRedemptionApprovedInTx(tx, { merchantId, shopperId, holdId, program: input.program });
 
   const portions = await holdPortions(tx.db, merchantId, holdId);
   for (const portion of portions) {

@@ -12,7 +12,9 @@ import {
 import { type Kysely, sql } from 'kysely';
 import { JifenError, notFound } from './errors';
 import type { Ledger, WriteContext } from './ledger';
+import { getProgram } from './merchants';
 import { enqueue } from './outbox';
+import { lockPool } from './pool-state';
 
 /**
  * Risk controls of pool programs (SPEC §3.2 `risk`), figures from rules `risk.ts`:
@@ -20,6 +22,9 @@ import { enqueue } from './outbox';
  *   is an allowance in point units) and alerts the merchant once a local day through the outbox;
  * - a shopper holding more than `concentrationReview` of the supply is flagged, and a checkout hold
  *   of a flagged shopper is captured only after the merchant approved it (`approveRedemption`).
+ *   The share is asked at each redemption, of the supply as it stands then: other shoppers' buying
+ *   and spending move the supply without touching this shopper's row, so a flag stored when their
+ *   own holdings last changed may be stale (`shoppers.flagged` follows it where it is asked).
  */
 
 /** The supply-growth allowance now: the supply when the trailing window started comes from `pool_history`. */
@@ -93,17 +98,22 @@ export async function refreshConcentrationFlagInTx(
 }
 
 /**
- * For the holds engineer's capture: a flagged shopper's hold is captured only once the merchant
- * approved it. Refuses REDEMPTION_AWAITING_APPROVAL otherwise. Unflagged shoppers pass.
+ * Does the shopper hold more than `concentrationReview` of the supply now? Asked when they redeem
+ * (a capture, an exchange), with the pool locked as the redemption's payout locks it next (shopper,
+ * then pool); the stored flag is brought in step. The shopper row is locked by the caller.
  */
-export async function assertRedemptionApprovedInTx(tx: WriteContext, input: { merchantId: string; shopperId: string; holdId: string }): Promise<void> {
-  const shopper = await tx.db
-    .selectFrom('shoppers')
-    .select('flagged')
-    .where('merchant_id', '=', input.merchantId)
-    .where('shopper_id', '=', input.shopperId)
-    .executeTakeFirst();
-  if (shopper?.flagged !== 1) return;
+export async function isConcentratedInTx(tx: WriteContext, input: { merchantId: string; shopperId: string; program: Program }): Promise<boolean> {
+  const pool = await lockPool(tx, input.merchantId);
+  return refreshConcentrationFlagInTx(tx, { ...input, supply: pool.supply });
+}
+
+/**
+ * For the holds engineer's capture: the hold of a shopper who holds more than `concentrationReview`
+ * of the supply now is captured only once the merchant approved it. Refuses
+ * REDEMPTION_AWAITING_APPROVAL otherwise. Other shoppers pass.
+ */
+export async function assertRedemptionApprovedInTx(tx: WriteContext, input: { merchantId: string; shopperId: string; holdId: string; program: Program }): Promise<void> {
+  if (!(await isConcentratedInTx(tx, input))) return;
   const hold = await tx.db
     .selectFrom('holds')
     .select('approved_at')
@@ -171,9 +181,18 @@ export interface PendingApproval {
   supply: number;
 }
 
-/** Open holds of flagged shoppers not yet approved, oldest first (flagged holders through their partial index). */
+/**
+ * Open holds not yet approved of shoppers who hold more than `concentrationReview` of the supply now
+ * — the holds a capture would refuse — oldest first. Every open hold of the shop is read (holds live
+ * for `holdTtlSeconds`, so they are the checkouts in progress) and their shoppers' shares asked
+ * against the supply as it stands.
+ */
 export async function listPendingApprovals(db: Kysely<Database>, merchantId: string, options: { limit?: number } = {}): Promise<PendingApproval[]> {
+  const { program } = await getProgram(db, merchantId);
+  if (program.valuation.kind !== 'pool') return [];
+  const { risk } = poolValuationOf(program);
   const pool = await db.selectFrom('pool_state').select('supply').where('merchant_id', '=', merchantId).executeTakeFirst();
+  const supply = pool?.supply ?? 0;
   const rows = await db
     .selectFrom('shoppers')
     .innerJoin('holds', (join) => join.onRef('holds.merchant_id', '=', 'shoppers.merchant_id').onRef('holds.shopper_id', '=', 'shoppers.shopper_id'))
@@ -188,15 +207,13 @@ export async function listPendingApprovals(db: Kysely<Database>, merchantId: str
       sql<number>`shoppers.available + shoppers.held + shoppers.pending`.as('holdings'),
     ])
     .where('shoppers.merchant_id', '=', merchantId)
-    // A literal, so the statement visibly matches the partial index `where flagged = 1`.
-    .where('shoppers.flagged', '=', sql.lit(1))
     .where('holds.status', '=', 'held')
     .where('holds.approved_at', 'is', null)
     .orderBy('holds.created_at')
     .orderBy('holds.hold_id')
-    .limit(options.limit ?? 100)
     .execute();
-  return rows.map((row) => ({
+  const pending = rows.filter((row) => isHoldingConcentrated({ holdings: Number(row.holdings), supply, concentrationReview: risk.concentrationReview }));
+  return pending.slice(0, options.limit ?? 100).map((row) => ({
     holdId: row.hold_id,
     shopperId: row.shopper_id,
     points: row.points,
@@ -205,6 +222,13 @@ export async function listPendingApprovals(db: Kysely<Database>, merchantId: str
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     holdings: Number(row.holdings),
-    supply: pool?.supply ?? 0,
+    supply,
   }));
+}
+
+/** Whether `holdings` are more than the program's `concentrationReview` of the pool's supply now; never in a classic program. */
+export async function isHoldingConcentratedNow(db: Kysely<Database>, merchantId: string, program: Program, holdings: number): Promise<boolean> {
+  if (program.valuation.kind !== 'pool') return false;
+  const pool = await db.selectFrom('pool_state').select('supply').where('merchant_id', '=', merchantId).executeTakeFirst();
+  return isHoldingConcentrated({ holdings, supply: pool?.supply ?? 0, concentrationReview: poolValuationOf(program).risk.concentrationReview });
 }

@@ -20,6 +20,7 @@ import { notFound } from './errors';
 import { fromJournalRow } from './journal';
 import type { Ledger } from './ledger';
 import { getProgram } from './merchants';
+import { isHoldingConcentratedNow } from './risk-approvals';
 
 /**
  * What a shopper (and the merchant, about a shopper) reads: balances, tier, point value, the next
@@ -261,6 +262,7 @@ export interface ShopperDetail extends ShopperMe {
 export async function getShopper(db: Kysely<Database>, merchantId: string, shopperId: string, now: Date): Promise<ShopperDetail> {
   const account = await readAccount(db, merchantId, shopperId);
   if (account === null) throw notFound('shopperId', 'shopper');
+  const { program } = await getProgram(db, merchantId);
   return {
     ...(await shopperMe(db, merchantId, shopperId, now)),
     isVip: account.isVip,
@@ -269,7 +271,8 @@ export async function getShopper(db: Kysely<Database>, merchantId: string, shopp
     checkin: { date: account.checkinDate, streak: account.checkinStreak },
     firstPaidAt: account.firstPaidAt,
     createdAt: account.createdAt,
-    flagged: account.flagged,
+    // Their share of the supply as it stands, as a redemption would ask it (risk-approvals.ts).
+    flagged: await isHoldingConcentratedNow(db, merchantId, program, account.available + account.held + account.pending),
   };
 }
 

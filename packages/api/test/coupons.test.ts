@@ -341,12 +341,15 @@ describeEachDialect('coupons: templates, exchange, redeem, cancel', (dialect) =>
     await assertLedgerInvariants(shop.ledger.db, pool);
   });
 
-  it('in pool mode a shopper flagged for concentration cannot exchange until the flag clears', async () => {
-    const pool = await aMerchant(shop.ledger, aPoolProgram());
+  it('in pool mode a shopper holding more than concentrationReview of the supply cannot exchange until their share falls back', async () => {
+    const pool = await aMerchant(shop.ledger, { valuation: { kind: 'pool', risk: { concentrationReview: 0.5 } } });
+    // Alice holds the whole supply.
     await givePoints(shop.ledger, { merchantId: pool, shopperId: 'alice', points: 10_000 });
     await upsertTemplate(shop.ledger, { merchantId: pool, template: aTemplate({ pointsCost: 2_000 }) });
-    await shop.ledger.db.updateTable('shoppers').set({ flagged: 1 }).where('merchant_id', '=', pool).where('shopper_id', '=', 'alice').execute();
     await expectRefusal(exchangeCoupon(shop.ledger, { merchantId: pool, shopperId: 'alice', templateId: 'five-off', idempotencyKey: 'k1' }), 'REDEMPTION_IN_REVIEW', 'templateId');
+    // Bob's points, not hers, bring her share to a third: nothing of hers changed, and she may exchange.
+    await givePoints(shop.ledger, { merchantId: pool, shopperId: 'bob', points: 20_000 });
+    expect(await exchangeCoupon(shop.ledger, { merchantId: pool, shopperId: 'alice', templateId: 'five-off', idempotencyKey: 'k1' })).toMatchObject({ status: 'issued' });
     await assertLedgerInvariants(shop.ledger.db, pool);
   });
   it('concurrent buyers never take more than the stock', async () => {

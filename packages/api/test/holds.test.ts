@@ -319,10 +319,10 @@ describeEachDialect('holds: two-phase redemption', (dialect) => {
     expect(await balanceOf(shop.ledger.db, shop.merchantId, 'alice')).toEqual({ available: 100, held: 900, pending: 0 });
   });
 
-  it('a flagged pool shopper’s hold is captured only after the merchant approves it', async () => {
-    const pool = await aMerchant(shop.ledger, aPoolProgram());
+  it('the hold of a pool shopper holding more than concentrationReview of the supply is captured only after the merchant approves it', async () => {
+    const pool = await aMerchant(shop.ledger, { valuation: { kind: 'pool', risk: { concentrationReview: 0.5 } } });
+    // Alice holds the whole supply.
     await givePoints(shop.ledger, { merchantId: pool, shopperId: 'alice', points: 10_000 });
-    await shop.ledger.db.updateTable('shoppers').set({ flagged: 1 }).where('merchant_id', '=', pool).where('shopper_id', '=', 'alice').execute();
     const hold = await reserveHold(shop.ledger, { merchantId: pool, shopperId: 'alice', checkoutId: 'c1', points: 5_000, cartAmount: 100_000 });
     const { program, version } = await getProgram(shop.ledger.db, pool);
     const captureIt = () =>

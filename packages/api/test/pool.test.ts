@@ -2,6 +2,7 @@ import { describeEachDialect } from '@jifen/db/testing';
 import { ratio } from '@jifen/rules';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { getProgram } from '../src/merchants';
+import { getShopper } from '../src/shoppers';
 import { orderCompleted, orderPaid } from '../src/orders';
 import { poolHistory } from '../src/pool-ledger';
 import { companionLotId, reviewReleaseScheduleInTx, runReleases } from '../src/release-job';
@@ -245,29 +246,57 @@ describeEachDialect('pool ledger (消费增值)', (dialect) => {
 
       const holdId = await placeHold(shop.ledger, shop.merchantId, 'alice', 20);
       const bobHold = await placeHold(shop.ledger, shop.merchantId, 'bob', 2);
+      const { program } = await getProgram(shop.ledger.db, shop.merchantId);
       expect((await listPendingApprovals(shop.ledger.db, shop.merchantId)).map((approval) => approval.holdId)).toEqual([holdId]);
       await expectRefusal(
-        shop.ledger.write((tx) => assertRedemptionApprovedInTx(tx, { merchantId: shop.merchantId, shopperId: 'alice', holdId })),
+        shop.ledger.write((tx) => assertRedemptionApprovedInTx(tx, { merchantId: shop.merchantId, shopperId: 'alice', holdId, program })),
         'REDEMPTION_AWAITING_APPROVAL',
       );
-      await shop.ledger.write((tx) => assertRedemptionApprovedInTx(tx, { merchantId: shop.merchantId, shopperId: 'bob', holdId: bobHold }));
+      await shop.ledger.write((tx) => assertRedemptionApprovedInTx(tx, { merchantId: shop.merchantId, shopperId: 'bob', holdId: bobHold, program }));
 
       const approved = await approveRedemption(shop.ledger, { merchantId: shop.merchantId, holdId });
       expect(approved).toMatchObject({ holdId, shopperId: 'alice', points: 20 });
       expect(await approveRedemption(shop.ledger, { merchantId: shop.merchantId, holdId })).toEqual(approved);
-      await shop.ledger.write((tx) => assertRedemptionApprovedInTx(tx, { merchantId: shop.merchantId, shopperId: 'alice', holdId }));
+      await shop.ledger.write((tx) => assertRedemptionApprovedInTx(tx, { merchantId: shop.merchantId, shopperId: 'alice', holdId, program }));
       expect(await listPendingApprovals(shop.ledger.db, shop.merchantId)).toEqual([]);
       expect(await journalOfKind(shop.ledger.db, shop.merchantId, 'hold.approve')).toHaveLength(1);
       await expectRefusal(approveRedemption(shop.ledger, { merchantId: shop.merchantId, holdId: 'nope' }), 'NOT_FOUND');
     });
 
+    it('asks the share at each redemption: others spending can put a shopper over the line, and their hold then waits and is listed', async () => {
+      shop.merchantId = await aPoolMerchant(shop.ledger, aPoolProgram({ risk: { concentrationReview: 0.5 } }));
+      await completeOrder(shop.ledger, shop.merchantId, { shopperId: 'bob', amount: 1_000_000 });
+      await completeOrder(shop.ledger, shop.merchantId, { shopperId: 'alice', amount: 100_000 });
+      expect((await shopperOf(shop.ledger.db, shop.merchantId, 'alice')).flagged).toBe(0);
+      const holdId = await placeHold(shop.ledger, shop.merchantId, 'alice', 20);
+      expect(await listPendingApprovals(shop.ledger.db, shop.merchantId)).toEqual([]);
+
+      // Bob spends nearly all of his: nothing of alice's changes, but she now holds most of the supply.
+      const bob = await shopperOf(shop.ledger.db, shop.merchantId, 'bob');
+      await spendPoints(shop.ledger, shop.merchantId, 'bob', bob.available - 1);
+      expect((await getShopper(shop.ledger.db, shop.merchantId, 'alice', shop.clock.now)).flagged).toBe(true);
+      expect((await listPendingApprovals(shop.ledger.db, shop.merchantId)).map((approval) => approval.holdId)).toEqual([holdId]);
+      const { program } = await getProgram(shop.ledger.db, shop.merchantId);
+      await expectRefusal(
+        shop.ledger.write((tx) => assertRedemptionApprovedInTx(tx, { merchantId: shop.merchantId, shopperId: 'alice', holdId, program })),
+        'REDEMPTION_AWAITING_APPROVAL',
+      );
+      await approveRedemption(shop.ledger, { merchantId: shop.merchantId, holdId });
+      await shop.ledger.write((tx) => assertRedemptionApprovedInTx(tx, { merchantId: shop.merchantId, shopperId: 'alice', holdId, program }));
+      expect(await listPendingApprovals(shop.ledger.db, shop.merchantId)).toEqual([]);
+    });
+
     it('clears the flag once the shopper no longer holds that share', async () => {
       shop.merchantId = await aPoolMerchant(shop.ledger, aPoolProgram({ risk: { concentrationReview: 0.5 } }));
       await completeOrder(shop.ledger, shop.merchantId, { shopperId: 'alice', amount: 100_000 });
-      await completeOrder(shop.ledger, shop.merchantId, { shopperId: 'bob', amount: 200_000 });
-      expect((await shopperOf(shop.ledger.db, shop.merchantId, 'alice')).flagged).toBe(1);
-      await spendPoints(shop.ledger, shop.merchantId, 'alice', 50);
-      expect((await shopperOf(shop.ledger.db, shop.merchantId, 'alice')).flagged).toBe(0);
+      await completeOrder(shop.ledger, shop.merchantId, { shopperId: 'bob', amount: 50_000 });
+      const flagged = async () => ({
+        stored: (await shopperOf(shop.ledger.db, shop.merchantId, 'alice')).flagged,
+        now: (await getShopper(shop.ledger.db, shop.merchantId, 'alice', shop.clock.now)).flagged,
+      });
+      expect(await flagged()).toEqual({ stored: 1, now: true });
+      await spendPoints(shop.ledger, shop.merchantId, 'alice', 80);
+      expect(await flagged()).toEqual({ stored: 0, now: false });
     });
   });
 
