@@ -327,6 +327,20 @@ export async function entryFor<Detail = Record<string, unknown>>(db: Kysely<Data
   return entry;
 }
 
+/**
+ * The hash a stored row should carry after `prevHash`; null when its fields cannot be read back as
+ * an entry — a detail edited into text that is not JSON, or not canonical (a float) — which is an
+ * alteration too, named as one rather than failing the walk.
+ */
+function rowHash(row: StoredJournalRow, prevHash: string): string | null {
+  try {
+    const { prevHash: _prev, hash: _hash, ...unsealed } = fromJournalRow(row);
+    return entryHash(prevHash, unsealed);
+  } catch {
+    return null;
+  }
+}
+
 export interface ChainBreak {
   seq: number;
   problem: 'hash' | 'link' | 'gap' | 'head';
@@ -359,13 +373,12 @@ export async function verifyChain(db: Kysely<Database>, merchantId: string, page
       .limit(pageSize)
       .execute();
     for (const row of rows) {
-      const entry = fromJournalRow(row);
-      if (entry.seq !== expectedSeq) return { seq: expectedSeq, problem: 'gap', detail: `entry ${expectedSeq} is missing (next is ${entry.seq})` };
-      if (entry.seq > headSeq) return { seq: entry.seq, problem: 'head', detail: `entry ${entry.seq} lies beyond the chain head (${headSeq})` };
-      if (entry.prevHash !== prevHash) return { seq: entry.seq, problem: 'link', detail: `entry ${entry.seq} does not follow entry ${entry.seq - 1}` };
-      const { prevHash: _prev, hash: _hash, ...unsealed } = entry;
-      if (entryHash(prevHash, unsealed) !== entry.hash) return { seq: entry.seq, problem: 'hash', detail: `entry ${entry.seq} was altered` };
-      prevHash = entry.hash;
+      const seq = Number(row.seq);
+      if (seq !== expectedSeq) return { seq: expectedSeq, problem: 'gap', detail: `entry ${expectedSeq} is missing (next is ${seq})` };
+      if (seq > headSeq) return { seq, problem: 'head', detail: `entry ${seq} lies beyond the chain head (${headSeq})` };
+      if (row.prev_hash !== prevHash) return { seq, problem: 'link', detail: `entry ${seq} does not follow entry ${seq - 1}` };
+      if (rowHash(row, prevHash) !== row.hash) return { seq, problem: 'hash', detail: `entry ${seq} was altered` };
+      prevHash = row.hash;
       expectedSeq += 1;
     }
     if (rows.length < pageSize) break;

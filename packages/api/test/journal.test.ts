@@ -70,6 +70,13 @@ describeEachDialect('the hash-chained journal', (dialect) => {
     expect(await verifyChain(store().db, merchantId)).toMatchObject({ seq: 3, problem: 'hash' });
   });
 
+  it('names an entry whose detail was edited into text that is not JSON, or not canonical', async () => {
+    await store().db.updateTable('journal').set({ detail: '{"reason":1.5}' }).where('merchant_id', '=', merchantId).where('seq', '=', 4).execute();
+    expect(await verifyChain(store().db, merchantId)).toMatchObject({ seq: 4, problem: 'hash', detail: 'entry 4 was altered' });
+    await store().db.updateTable('journal').set({ detail: 'not json' }).where('merchant_id', '=', merchantId).where('seq', '=', 2).execute();
+    expect(await verifyChain(store().db, merchantId)).toMatchObject({ seq: 2, problem: 'hash' });
+  });
+
   it('names a deleted entry', async () => {
     await store().db.deleteFrom('journal').where('merchant_id', '=', merchantId).where('seq', '=', 2).execute();
     expect(await verifyChain(store().db, merchantId)).toMatchObject({ seq: 2, problem: 'gap' });
