@@ -44,9 +44,9 @@ import {
   type AppliedEvent,
   type OrderEventWaiting,
   type WaitingEvent,
+  claimRefundId,
   lockOrderKey,
   lockOrderKeyWithProgram,
-  claimRefundId,
   markEventApplied,
   storeWaitingEvent,
   waitingEvents,
@@ -777,8 +777,11 @@ async function completeOrder(tx: WriteContext, plan: CompletionPlan): Promise<Or
       detail: { points: Number(lot.remaining), cause: 'completed' },
     })),
   );
+  // A referral rewards the invitee's first order to complete that is still an order: one refunded in
+  // full before it completed earns none, and leaves the reward to the next order that completes.
+  const isRefundedInFull = order.amount - order.refundedAmount <= 0;
   const referral =
-    plan.inviter === null
+    plan.inviter === null || isRefundedInFull
       ? null
       : await rewardReferralInTx(tx, { merchantId, invitee: shopper, inviter: plan.inviter, orderId, program: plan.current.program, programVersion: plan.current.version });
   return { orderId, status: 'completed', available, pool, referral };

@@ -139,6 +139,20 @@ describeEachDialect('behaviour points, check-in, referrals and adjustments', (di
       expect(await balanceOf(shop.ledger.db, shop.merchantId, 'dan')).toMatchObject({ available: 280 });
     });
 
+    it('pays nothing for an order refunded in full before it completed, and pays on the next order that completes', async () => {
+      await setReferrer(shop.ledger, { merchantId: shop.merchantId, shopperId: 'gil', referredBy: 'ann' });
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'gil-1', shopperId: 'gil', amount: 1_000 }));
+      await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'gil-1', refundId: 'gil-r', amount: 1_000 });
+      expect(await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'gil-1' })).toMatchObject({ status: 'completed', referral: null });
+      expect(await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'referral' })).toHaveLength(0);
+      // A first order refunded in part still counts, and the reward is paid once.
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'gil-2', shopperId: 'gil', amount: 1_000 }));
+      await orderRefunded(shop.ledger, { merchantId: shop.merchantId, orderId: 'gil-2', refundId: 'gil-r2', amount: 400 });
+      expect(await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'gil-2' })).toMatchObject({ referral: { inviterId: 'ann', inviteeId: 'gil' } });
+      expect(await completeFirstOrder('gil', 'gil-3')).toMatchObject({ referral: null });
+      expect(await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'referral' })).toHaveLength(2);
+    });
+
     it('a referrer is set once, never oneself, and only before the first paid order', async () => {
       await expectRefusal(setReferrer(shop.ledger, { merchantId: shop.merchantId, shopperId: 'eve', referredBy: 'eve' }), 'SELF_REFERRAL', 'referredBy');
       expect(await setReferrer(shop.ledger, { merchantId: shop.merchantId, shopperId: 'eve', referredBy: 'ann' })).toEqual({ shopperId: 'eve', referredBy: 'ann' });
