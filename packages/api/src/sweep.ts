@@ -418,8 +418,10 @@ export async function runSweep(
     releases.batches += 1;
     releases.lots += run.lots;
     releases.released += run.released;
-    // A full batch that moved nothing would come back the same: stop rather than spin.
-    if (!run.hasMore || run.released === 0) break;
+    // Every lot a batch takes leaves it: its next release instant is after now (or none), even when
+    // this period vested nothing of it (a small lot's share rounds to 0). So a full batch that moved
+    // nothing is not the same batch again — the lots behind it may have vested. Stop when none is due.
+    if (!run.hasMore || run.lots === 0) break;
   }
   options.onStage?.('lots');
   const lots = await sweepExpiredLots(ledger, {

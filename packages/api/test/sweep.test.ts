@@ -1,11 +1,13 @@
 import { describeEachDialect } from '@jifen/db/testing';
 import { expect, it } from 'vitest';
 import { releaseHold, reserveHold } from '../src/holds';
+import { orderCompleted, orderPaid } from '../src/orders';
 import { Ledger } from '../src/ledger';
 import { claimDue, enqueue, listOutbox, markDelivered, markFailed, outboxBackoffMs } from '../src/outbox';
 import { EXPIRY_REMINDER_KIND, emitReminders, runSweep, sweepExpiredLots } from '../src/sweep';
 import { assertLedgerInvariants } from '../src/verify';
 import { DAY_MS, MINUTE_MS, aClock, aMerchant, aPoolProgram, balanceOf, givePoints, journalKinds, lotOf } from './support-holds';
+import { aPaidOrder, aShop, aClock as anOrdersClock, balanceOf as orderBalance } from './support-orders';
 import { useShop } from './support-shop';
 
 describeEachDialect('the expiry sweep and reminders', (dialect) => {
@@ -209,5 +211,27 @@ describeEachDialect('the notification outbox', (dialect) => {
     expect(await claimDue(shop.ledger, { limit: 1, merchantId: shop.merchantId })).toHaveLength(0);
     shop.clock.advance(1);
     expect(await claimDue(shop.ledger, { limit: 1, merchantId: shop.merchantId })).toHaveLength(1);
+  });
+});
+
+describeEachDialect('runSweep: staged pool releases', (dialect) => {
+  const shop = useShop(dialect, {
+    clock: () => anOrdersClock(),
+    merchant: (ledger) => aShop(ledger, { earning: { monthlyBudgetRate: null }, valuation: { kind: 'pool', risk: { concentrationReview: 1 }, release: { periods: 32, periodDays: 1 } } }),
+  });
+
+  it('releases what vested behind a full batch of lots whose share of the period rounds to nothing', async () => {
+    // Two small lots due first (a 32nd of each is 0 units), then a large one.
+    for (const shopperId of ['a', 'b', 'c']) {
+      await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: `${shopperId}-1`, shopperId, amount: shopperId === 'c' ? 100_000 : 100 }));
+      await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: `${shopperId}-1` });
+      shop.clock.advance(1_000);
+    }
+    const [minted] = await shop.ledger.db.selectFrom('lots').select('points').where('merchant_id', '=', shop.merchantId).where('shopper_id', '=', 'c').execute();
+    shop.clock.advance(DAY_MS);
+    const report = await runSweep(shop.ledger, { merchantId: shop.merchantId, batchSize: 2 });
+    expect(report.releases.lots).toBe(3);
+    expect(await orderBalance(shop.ledger.db, shop.merchantId, 'c')).toMatchObject({ available: Math.floor(minted!.points / 32) });
+    await assertLedgerInvariants(shop.ledger.db, shop.merchantId);
   });
 });
