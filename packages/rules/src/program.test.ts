@@ -104,8 +104,26 @@ describe('messages for invalid program fields', () => {
     const slashed = parseProgram({ earning: { campaigns: [{ id: 'x', multiplier: 2, from: '2026/11/11' }] } });
     expect(slashed.ok ? null : slashed.error.issues[0]).toEqual({
       path: 'earning.campaigns.0.from',
-      message: { en: 'earning.campaigns.0.from: has the wrong format', 'zh-CN': 'earning.campaigns.0.from：格式不正确' },
+      message: { en: 'earning.campaigns.0.from: must be a date YYYY-MM-DD', 'zh-CN': 'earning.campaigns.0.from：日期格式应为 YYYY-MM-DD' },
     });
+  });
+
+  it('refuses a date the calendar does not have, which a date parser would roll over', () => {
+    const rolled = parseProgram({ earning: { campaigns: [{ id: 'x', multiplier: 2, from: '2026-02-29', to: '2026-02-31' }] } });
+    expect(rolled.ok ? null : rolled.error.issues.map((issue) => issue.path)).toEqual(['earning.campaigns.0.from', 'earning.campaigns.0.to']);
+    expect(parseProgram({ earning: { campaigns: [{ id: 'x', multiplier: 2, from: '2028-02-29' }] } }).ok).toBe(true);
+  });
+
+  it('refuses two tiers or two campaigns with one id, naming the second', () => {
+    const name = { en: 'A', 'zh-CN': 'A' };
+    const tiers = [{ id: 'member', name, minSpend: 0, multiplier: 1 }, { id: 'member', name, minSpend: 100, multiplier: 1.5 }];
+    const twoTiers = parseProgram({ earning: { tiers } });
+    expect(twoTiers.ok ? null : twoTiers.error.issues).toEqual([
+      { path: 'earning.tiers.1.id', message: { en: 'earning.tiers.1.id: another entry already has this id', 'zh-CN': 'earning.tiers.1.id：与前面的条目 id 重复' } },
+    ]);
+    const campaigns = [{ id: 'spring', multiplier: 2, categories: ['fruit'] }, { id: 'autumn', multiplier: 2 }, { id: 'spring', multiplier: 3, categories: ['tea'] }];
+    const twoCampaigns = parseProgram({ earning: { campaigns } });
+    expect(twoCampaigns.ok ? null : twoCampaigns.error.issues.map((issue) => issue.path)).toEqual(['earning.campaigns.2.id']);
   });
 });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { hasRateDecimals } from './arithmetic';
 import { type Result, ok, refuse } from './result';
+import { isLocalDate } from './time';
 
 /**
  * The loyalty program (SPEC §3, Appendix A): one validated config object per merchant, versioned by
@@ -21,9 +22,17 @@ const amount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const positiveAmount = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const identifier = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/);
 const category = z.string().min(1).max(64);
-const localDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/).refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), {
-  params: { reason: 'date' },
-});
+// A calendar date: 2026-02-30 is refused, where Date.parse would roll it over into March.
+const localDate = z.string().refine(isLocalDate, { params: { reason: 'date' } });
+
+/** Refuses two entries with one `id`, naming the second (`earning.tiers.2.id`): records and lookups go by id. */
+function uniqueIds(entries: readonly { id: string }[], context: z.core.$RefinementCtx): void {
+  const seen = new Set<string>();
+  entries.forEach((entry, index) => {
+    if (seen.has(entry.id)) context.addIssue({ code: 'custom', path: [index, 'id'], params: { reason: 'duplicateId' }, input: entry.id });
+    seen.add(entry.id);
+  });
+}
 const localizedName = z.strictObject({ 'zh-CN': z.string().min(1).max(64), en: z.string().min(1).max(64) });
 
 const currency = z.string().regex(/^[A-Z]{3}$/).refine((code) => supportedCurrencies().has(code), {
@@ -77,11 +86,12 @@ export const earningSchema = z.strictObject({
     .refine((tiers) => tiers[0]?.minSpend === 0, { params: { reason: 'firstTierZero' } })
     .refine((tiers) => tiers.every((tier, index) => index === 0 || tier.minSpend > tiers[index - 1]!.minSpend), {
       params: { reason: 'tiersAscending' },
-    }),
+    })
+    .superRefine(uniqueIds),
   segments: z
     .strictObject({ new: multiplier.default(1.6), regular: multiplier.default(1.0), vip: multiplier.default(0.6) })
     .prefault({}),
-  campaigns: z.array(campaignSchema).max(50).default([]),
+  campaigns: z.array(campaignSchema).max(50).default([]).superRefine(uniqueIds),
 });
 
 export const behavioursSchema = z.strictObject({
@@ -265,6 +275,8 @@ function customMessage(reason: string, path: string): LocalizedMessage {
       return { en: `${path}: the first tier must start at minSpend 0`, 'zh-CN': `${path}：第一个等级的 minSpend 必须为 0` };
     case 'tiersAscending':
       return { en: `${path}: tiers must be in ascending minSpend order`, 'zh-CN': `${path}：等级须按 minSpend 递增排列` };
+    case 'duplicateId':
+      return { en: `${path}: another entry already has this id`, 'zh-CN': `${path}：与前面的条目 id 重复` };
     default:
       return { en: `${path}: is invalid`, 'zh-CN': `${path}：无效` };
   }
