@@ -204,6 +204,9 @@ async function payOrder(
   if (paidAt.getTime() > tx.now.getTime() + PAID_AT_SKEW_MS) throw invalid('paidAt', 'must not be in the future');
   const shipping = input.shipping ?? 0;
   const tax = input.tax ?? 0;
+  // `amount` is the whole order, goods + shipping + tax: parts larger than it are a wrong request, not a discount.
+  if (shipping > input.amount) throw invalid('shipping', 'must not exceed amount, the order total it is part of');
+  if (shipping + tax > input.amount) throw invalid('tax', 'with shipping, must not exceed amount, the order total they are part of');
   const items = input.items ?? [];
 
   const shopper = await lockShopper(tx, merchantId, shopperId, lowestTierId(program));

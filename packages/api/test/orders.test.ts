@@ -405,6 +405,15 @@ describeEachDialect('orders: earning, pending points, refunds and cancellations'
       expect(refusal.facts).toMatchObject({ expected: 'CNY', received: 'USD' });
       expect(await footprint(shop.ledger.db, shop.merchantId)).toEqual(before);
     });
+
+    it('shipping and tax larger than the order they are part of are refused, naming the field, and write nothing', async () => {
+      const before = await footprint(shop.ledger.db, shop.merchantId);
+      await expectRefusal(orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { amount: 100, shipping: 1_000_000 })), 'INVALID_INPUT', 'shipping');
+      await expectRefusal(orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { amount: 1_000, shipping: 600, tax: 401 })), 'INVALID_INPUT', 'tax');
+      expect(await footprint(shop.ledger.db, shop.merchantId)).toEqual(before);
+      // Exactly the amount: an order of shipping and tax alone, with no goods to earn on.
+      expect(await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { amount: 1_000, shipping: 600, tax: 400 }))).toMatchObject({ earned: { points: 0 } });
+    });
   });
 
   describe('caps', () => {
