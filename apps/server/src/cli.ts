@@ -296,7 +296,7 @@ export function buildProgram(cli: CliOptions = {}): { program: Command; exitCode
   const merchants = program.command('merchants').description('manage merchants');
   merchants
     .command('create')
-    .description('create a merchant; prints {"merchantId","apiKey","widgetSecret"} — the keys are shown only once')
+    .description('create a merchant; prints {"merchantId","apiKey","keyId","widgetSecret","webhookSecret"} — the key is shown only once')
     .requiredOption('--name <name>', "the merchant's name")
     .option('--program <file>', 'a program JSON file (SPEC Appendix A); defaults fill every missing field')
     .option('--origin <url...>', 'storefront origins allowed to embed the widgets (repeatable)')

@@ -77,7 +77,12 @@ describeEachDialect('the jifen CLI', (dialect) => {
     writeFileSync(programFile, JSON.stringify({ currency: 'USD', timeZone: 'America/New_York' }));
     const run = await jifen('merchants', 'create', '--name', 'Tea House', '--program', programFile, '--origin', 'https://tea.example', '--origin', 'https://www.tea.example');
     expect(run.code).toBe(EXIT_OK);
-    expect(Object.keys(run.json).sort()).toEqual(['apiKey', 'merchantId', 'widgetSecret']);
+    expect(Object.keys(run.json).sort()).toEqual(['apiKey', 'keyId', 'merchantId', 'webhookSecret', 'widgetSecret']);
+    // The key's id is what revokes it once a rotated key replaces it, and the webhook secret what checks a delivery.
+    const key = await testDb().db.selectFrom('api_keys').select('id').where('merchant_id', '=', run.json.merchantId).executeTakeFirstOrThrow();
+    expect(run.json.keyId).toBe(key.id);
+    const secret = await testDb().db.selectFrom('merchants').select('webhook_secret').where('id', '=', run.json.merchantId).executeTakeFirstOrThrow();
+    expect(run.json.webhookSecret).toBe(secret.webhook_secret);
     expect(await merchantForApiKey(testDb().db, run.json.apiKey)).toBe(run.json.merchantId);
     const row = await testDb().db.selectFrom('merchants').select('storefront_origins').where('id', '=', run.json.merchantId).executeTakeFirstOrThrow();
     expect(JSON.parse(row.storefront_origins)).toEqual(['https://tea.example', 'https://www.tea.example']);
@@ -93,6 +98,11 @@ describeEachDialect('the jifen CLI', (dialect) => {
     writeFileSync(notJson, '{nope');
     expect((await jifen('merchants', 'create', '--name', 'Bad', '--program', notJson)).stderr).toContain('not valid JSON');
     expect((await jifen('merchants', 'create', '--name', 'Bad', '--origin', 'tea.example')).code).toBe(EXIT_USAGE);
+    // An id a shopper token could not carry as its issuer: refused before anything is stored.
+    const spaced = await jifen('merchants', 'create', '--name', 'Bad', '--id', 'my shop');
+    expect(spaced.code).toBe(EXIT_USAGE);
+    expect(spaced.stderr).toContain('merchantId');
+    expect(await testDb().db.selectFrom('merchants').select('id').where('id', '=', 'my shop').execute()).toEqual([]);
   });
 
   it('sweeps once and prints what each stage did', async () => {

@@ -172,6 +172,7 @@ const procedures: ProcedureSpec[] = [
   },
   { procedure: 'merchant.reports.summary', as: 'merchant', isQuery: true, fields: {}, valid: () => ({}) },
   { procedure: 'merchant.simulate', as: 'merchant', isQuery: false, fields: { program: required('program'), days: optional('days') }, valid: (random) => withOptional(random, { program: aProgram() }, { days: 30 }) },
+  { procedure: 'merchant.keys.list', as: 'merchant', isQuery: true, fields: {}, valid: () => ({}) },
   { procedure: 'merchant.keys.rotate', as: 'merchant', isQuery: false, fields: {}, valid: () => ({}) },
   { procedure: 'merchant.keys.revoke', as: 'merchant', isQuery: false, fields: { keyId: required('id') }, valid: () => ({ keyId: 'k_none' }) },
   { procedure: 'merchant.approvals.list', as: 'merchant', isQuery: true, fields: { limit: optional('limit') }, valid: (random) => withOptional(random, {}, { limit: 10 }) },

@@ -297,14 +297,26 @@ describeEachDialect('the procedures over HTTP', (dialect) => {
       refused(await merchant('merchant.approvals.approve', { holdId: 'nope' }), 404, 'NOT_FOUND');
     });
 
-    it('merchant.keys.rotate issues a working key; revoke retires the old one', async () => {
+    it('merchant.keys.rotate issues a working key; list names every key; revoke retires the old one', async () => {
       const fresh = await aMerchant(app.ledger);
-      const oldKey = await app.ledger.db.selectFrom('api_keys').select('id').where('merchant_id', '=', fresh.merchantId).executeTakeFirstOrThrow();
       const rotated = ok(await merchant('merchant.keys.rotate', undefined, fresh));
       expect(rotated.apiKey).toMatch(/^jf_/);
-      expect(ok(await post(app.url, 'merchant.keys.revoke', { keyId: oldKey.id }, { token: rotated.apiKey }))).toEqual({ keyId: oldKey.id, revoked: true });
+      // Both keys are listed, by id and first characters (this test's clock stands still: the order is the ids').
+      const listed = ok(await post(app.url, 'merchant.keys.list', undefined, { token: rotated.apiKey }));
+      expect(listed).toHaveLength(2);
+      expect(listed).toEqual(
+        expect.arrayContaining([
+          { keyId: fresh.keyId, prefix: fresh.apiKey.slice(0, 8), createdAt: expect.any(Number), revokedAt: null },
+          { keyId: rotated.keyId, prefix: rotated.apiKey.slice(0, 8), createdAt: expect.any(Number), revokedAt: null },
+        ]),
+      );
+      expect(ok(await post(app.url, 'merchant.keys.revoke', { keyId: fresh.keyId }, { token: rotated.apiKey }))).toEqual({ keyId: fresh.keyId, revoked: true });
       refused(await merchant('merchant.program.get', undefined, fresh), 401, 'UNAUTHORIZED');
-      refused(await post(app.url, 'merchant.keys.revoke', { keyId: oldKey.id }, { token: shop.apiKey }), 404, 'NOT_FOUND', 'keyId');
+      const afterRevoke = ok(await post(app.url, 'merchant.keys.list', undefined, { token: rotated.apiKey })) as Array<{ keyId: string; revokedAt: number | null }>;
+      expect(afterRevoke.find((key) => key.keyId === fresh.keyId)).toMatchObject({ revokedAt: expect.any(Number) });
+      refused(await post(app.url, 'merchant.keys.revoke', { keyId: fresh.keyId }, { token: shop.apiKey }), 404, 'NOT_FOUND', 'keyId');
+      // Another merchant's keys are not in its list.
+      expect(ok(await merchant('merchant.keys.list')).map((key: { keyId: string }) => key.keyId)).not.toContain(fresh.keyId);
     });
   });
 });

@@ -2,10 +2,11 @@ import { type Database, prepareQuery } from '@jifen/db';
 import { type Program, type ProgramInput, parseProgram } from '@jifen/rules';
 import type { Kysely } from 'kysely';
 import { randomId, sha256Hex } from './canonical';
-import { JifenError } from './errors';
+import { JifenError, invalid } from './errors';
 import { GENESIS_HASH } from './journal';
 import type { Ledger, WriteContext } from './ledger';
 import { mapsPerDatabase } from './per-database';
+import { isId } from './schemas';
 
 /**
  * Merchants, their API keys and their program versions. An API key is shown once, at creation or
@@ -16,7 +17,11 @@ import { mapsPerDatabase } from './per-database';
 export interface MerchantCredentials {
   merchantId: string;
   apiKey: string;
+  /** The API key's id, for `merchant.keys.revoke` once a rotated key replaces it. */
+  keyId: string;
   widgetSecret: string;
+  /** The secret webhooks are signed with (`jifen-signature`): the receiver checks it. */
+  webhookSecret: string;
 }
 
 export interface CreateMerchantInput {
@@ -31,10 +36,13 @@ const API_KEY_PREFIX = 'jf_';
 
 export async function createMerchant(ledger: Ledger, input: CreateMerchantInput): Promise<MerchantCredentials> {
   const program = validProgram(input.program ?? {});
+  // A shopper token carries the merchant id as its `iss`: an id no token can carry would leave the widgets locked out.
+  if (input.merchantId !== undefined && !isId(input.merchantId)) throw invalid('merchantId', 'must be 1 to 128 visible ASCII characters (no spaces)');
   const merchantId = input.merchantId ?? `m_${randomId(9)}`;
   const apiKey = `${API_KEY_PREFIX}${randomId(32)}`;
   const widgetSecret = randomId(32);
-  await ledger.write(async (tx) => {
+  const webhookSecret = randomId(32);
+  const keyId = await ledger.write(async (tx) => {
     const at = tx.now.getTime();
     await tx.db
       .insertInto('merchants')
@@ -44,20 +52,41 @@ export async function createMerchant(ledger: Ledger, input: CreateMerchantInput)
         widget_secret: widgetSecret,
         storefront_origins: JSON.stringify(input.storefrontOrigins ?? []),
         webhook_url: input.webhookUrl ?? null,
-        webhook_secret: randomId(32),
+        webhook_secret: webhookSecret,
         program_version: 1,
         created_at: at,
       })
       .execute();
-    await insertApiKey(tx, merchantId, apiKey);
+    const firstKeyId = await insertApiKey(tx, merchantId, apiKey);
     await tx.db.insertInto('program_versions').values({ merchant_id: merchantId, version: 1, config: JSON.stringify(program), created_at: at }).execute();
     await tx.db.insertInto('journal_heads').values({ merchant_id: merchantId, seq: 0, hash: GENESIS_HASH }).execute();
     await tx.db
       .insertInto('pool_state')
       .values({ merchant_id: merchantId, amount: 0, supply: 0, contributions: 0, payouts: 0, minted: 0, burned: 0, updated_at: at })
       .execute();
+    return firstKeyId;
   });
-  return { merchantId, apiKey, widgetSecret };
+  return { merchantId, apiKey, keyId, widgetSecret, webhookSecret };
+}
+
+export interface ApiKeyView {
+  keyId: string;
+  /** The key's first characters (`jf_AbCdE`), to tell keys apart; the key itself is never stored. */
+  prefix: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** `merchant.keys.list`: every key of the merchant, oldest first, so one can be found and revoked. */
+export async function listApiKeys(db: Kysely<Database>, merchantId: string): Promise<ApiKeyView[]> {
+  const rows = await db
+    .selectFrom('api_keys')
+    .select(['id', 'key_prefix', 'created_at', 'revoked_at'])
+    .where('merchant_id', '=', merchantId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => ({ keyId: row.id, prefix: row.key_prefix, createdAt: Number(row.created_at), revokedAt: row.revoked_at === null ? null : Number(row.revoked_at) }));
 }
 
 /** The merchant an API key belongs to, or null for an unknown or revoked key. */

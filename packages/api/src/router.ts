@@ -5,7 +5,7 @@ import { upcomingExpiries } from './expiry-schedule';
 import { quoteCheckout } from './checkout';
 import { cancelCoupon, catalog, exchangeCoupon, listTemplates, myCoupons, redeemCoupon, upsertTemplate, validateCoupon } from './coupons';
 import { releaseHold, reserveHold } from './holds';
-import { getProgram, revokeApiKey, rotateApiKey, updateProgram } from './merchants';
+import { getProgram, listApiKeys, revokeApiKey, rotateApiKey, updateProgram } from './merchants';
 import { orderCancelled, orderCompleted, orderPaid, orderRefunded } from './orders';
 import { poolHistory } from './pool-ledger';
 import { reportsSummary } from './reports';
@@ -106,6 +106,7 @@ const merchantCoupons = router({
 });
 
 const keys = router({
+  list: merchantProcedure.input(schemas.keysListInput).query(({ ctx }) => listApiKeys(ctx.ledger.db, ctx.merchantId)),
   rotate: merchantProcedure.input(schemas.keysRotateInput).mutation(({ ctx }) => rotateApiKey(ctx.ledger, ctx.merchantId)),
   revoke: merchantProcedure.input(schemas.keysRevokeInput).mutation(async ({ ctx, input }) => {
     await revokeApiKey(ctx.ledger, ctx.merchantId, input.keyId);

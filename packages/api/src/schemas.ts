@@ -101,9 +101,14 @@ export const signedPoints = z
   .number(message('signedPoints'))
   .refine((value) => Number.isSafeInteger(value) && value !== 0, message('signedPoints'))
   .meta({ type: 'integer', minimum: -SAFE_MAX, maximum: SAFE_MAX, not: { const: 0 }, description: 'point units: positive credits, negative debits' });
+/** An id as every procedure takes it: 1 to 128 visible ASCII characters (a shopper token's `iss` and `sub` too). */
+export function isId(value: string): boolean {
+  return value.length >= 1 && value.length <= ID_LENGTH_MAX && ID_PATTERN.test(value);
+}
+
 export const id = z
   .string(message('id'))
-  .refine((value) => value.length >= 1 && value.length <= ID_LENGTH_MAX && ID_PATTERN.test(value), message('id'))
+  .refine(isId, message('id'))
   .meta({ minLength: 1, maxLength: ID_LENGTH_MAX, pattern: ID_PATTERN.source });
 export const text = z
   .string(message('text'))
@@ -182,6 +187,7 @@ export const shoppersGetInput = strict({ shopperId: id });
 export const shoppersAdjustInput = strict({ shopperId: id, points: signedPoints, reason: text, idempotencyKey: id });
 export const shoppersSetVipInput = strict({ shopperId: id, isVip: z.boolean(message('isVip')) });
 
+export const keysListInput = nothing;
 export const keysRotateInput = nothing;
 export const keysRevokeInput = strict({ keyId: id });
 

@@ -44,6 +44,7 @@ export async function startTestServer(dialect: JifenDialect, options: Partial<Om
 export interface TestMerchant {
   merchantId: string;
   apiKey: string;
+  keyId: string;
   widgetSecret: string;
 }
 
