@@ -135,17 +135,23 @@ describe('upgrade at once, downgrade only at the window end', () => {
     expect(late.confirmedAt).toEqual(noon('2026-04-01'));
   });
 
-  it('reviews a tier confirmed on 31 January after a one-month window at the start of 28 February', () => {
+  it('reviews a tier confirmed on 31 January after a one-month window when that day leaves it, at the start of 1 March', () => {
     const monthly = aProgram({ tierWindowMonths: 1 });
     const record = { tierId: 'silver', confirmedAt: noon('2026-01-31') };
     const spends = [aSpend('2026-01-31', 100_000)];
-    expect(tierReviewAt(monthly, noon('2026-01-31')).toISOString()).toBe('2026-02-27T16:00:00.000Z');
-    // At that review the trailing month opens on 29 January, so the spend of 31 January still counts.
-    const reviewed = tierStatus(monthly, { record, spends, now: noon('2026-02-28') });
-    expect(reviewed.tier.id).toBe('silver');
-    expect(reviewed.confirmedAt.toISOString()).toBe('2026-02-27T16:00:00.000Z');
-    expect(reviewed.reviewAt?.toISOString()).toBe('2026-03-27T16:00:00.000Z');
-    expect(tierStatus(monthly, { record, spends, now: noon('2026-03-28') }).tier.id).toBe('member');
+    // The window ending 28 February still opens on 29 January: 31 January leaves it on 1 March.
+    expect(tierReviewAt(monthly, noon('2026-01-31')).toISOString()).toBe('2026-02-28T16:00:00.000Z');
+    expect(tierStatus(monthly, { record, spends, now: noon('2026-02-28') })).toMatchObject({ tier: { id: 'silver' } });
+    // Reviewed with the spend gone: member, not silver for another whole month.
+    expect(tierStatus(monthly, { record, spends, now: noon('2026-03-01') }).tier.id).toBe('member');
+  });
+
+  it('reviews a tier confirmed on 29 February after a twelve-month window at the start of 1 March, not a year later', () => {
+    const yearly = aProgram({ tierWindowMonths: 12 });
+    const record = { tierId: 'silver', confirmedAt: noon('2024-02-29') };
+    const spends = [aSpend('2024-02-29', 100_000)];
+    expect(tierReviewAt(yearly, noon('2024-02-29')).toISOString()).toBe('2025-02-28T16:00:00.000Z');
+    expect(tierStatus(yearly, { record, spends, now: noon('2025-06-01') }).tier.id).toBe('member');
   });
 
   it('reviews at local midnight in New York across the spring-forward change', () => {

@@ -81,7 +81,6 @@ class InstantMemo {
  * (a `TZDate` costs tens of µs) and kept as epoch ms, so no caller ever shares a `Date`.
  */
 const windowOpensMemo = new InstantMemo();
-const reviewAtMemo = new InstantMemo();
 const windowExitMemo = new InstantMemo();
 
 /** The instant a local day starts (time.ts remembers it per zone and day). */
@@ -112,10 +111,15 @@ function windowExit(program: Program, atMs: number): number {
   });
 }
 
+/**
+ * A tier confirmed at an instant is reviewed when that instant's day leaves the window — the same
+ * day `tierWindowMonths` later, except at month ends: confirmed on 31 January with a one-month
+ * window, the day still counts on 28 February (that window opens on 29 January), so the review is
+ * at 00:00 on 1 March. Reviewing on the clamped 28 February found the confirming spend still in the
+ * window and confirmed the tier for a whole window more.
+ */
 function reviewAtMs(program: Program, confirmedAtMs: number): number {
-  const { timeZone } = program;
-  const months = program.earning.tierWindowMonths;
-  return reviewAtMemo.get(timeZone, months, confirmedAtMs, () => dayStart(addMonths(localDate(new Date(confirmedAtMs), timeZone), months), timeZone));
+  return windowExit(program, confirmedAtMs);
 }
 
 /** Σ spends in the trailing window ending at `at` (inclusive), never below 0. */
