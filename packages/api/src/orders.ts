@@ -750,7 +750,8 @@ async function completeOrder(tx: WriteContext, plan: CompletionPlan): Promise<Or
       items: order.items,
       program,
       programVersion: version,
-      multiplier: poolEarningMultiplier(program, { tier: context.tier, segment: context.segment, at: new Date(order.paidAt) }),
+      // Per line category: a campaign limited to some categories scales only their lines' mint (SPEC §3.2), as simulate does.
+      multiplier: (category) => poolEarningMultiplier(program, { tier: context.tier, segment: context.segment, at: new Date(order.paidAt), ...(category === undefined ? {} : { category }) }),
       eligibleAmount: order.amount === 0 ? 0 : toSafeNumber(multiplyFloor(order.eligibleAmount, ratio(keptAmount, order.amount))),
       paidAt: new Date(order.paidAt),
     });

@@ -5,6 +5,7 @@ import { getProgram } from '../src/merchants';
 import { getShopper } from '../src/shoppers';
 import { orderCompleted, orderPaid } from '../src/orders';
 import { poolHistory } from '../src/pool-ledger';
+import { simulateOrders } from '../src/simulate-orders';
 import { companionLotId, reviewReleaseScheduleInTx, runReleases } from '../src/release-job';
 import { approveRedemption, assertRedemptionApprovedInTx, listPendingApprovals } from '../src/risk-approvals';
 import { assertLedgerInvariants } from '../src/verify';
@@ -125,6 +126,24 @@ describeEachDialect('pool ledger (消费增值)', (dialect) => {
       expect((await poolOf(shop.ledger.db, shop.merchantId)).supply).toBe(next.minted - 44);
       const settlements = await journalOfKind(shop.ledger.db, shop.merchantId, 'debt.settle');
       expect(settlements.map((entry) => entry.points)).toEqual([-56, -44]);
+    });
+  });
+
+  describe('a campaign limited to some categories', () => {
+    it('mints each line at its own capped ratio through orders.paid and completed, as simulate replays it (docs/rules.md: 150 points)', async () => {
+      const member = { id: 'member', name: { 'zh-CN': '会员', en: 'Member' }, minSpend: 0, multiplier: 1 };
+      const program = aPoolProgram({ poolShare: { default: 0.1 }, mintRatio: 0.5 }, { earning: { tiers: [member], campaigns: [{ id: 'food-double', multiplier: 2, categories: ['food'] }] } });
+      shop.merchantId = await aPoolMerchant(shop.ledger, program);
+      const items = [
+        { category: 'food', amount: 100_000 },
+        { category: 'toys', amount: 100_000 },
+      ];
+      await orderPaid(shop.ledger, { merchantId: shop.merchantId, orderId: 'o1', shopperId: 'alice', amount: 200_000, currency: 'CNY', items });
+      const completed = await orderCompleted(shop.ledger, { merchantId: shop.merchantId, orderId: 'o1' });
+      // Food at min(0.5 × 2, 1) = 1, toys at 0.5: 0.75 of the ¥200 contribution at ¥1.
+      expect(completed).toMatchObject({ pool: { contribution: 20_000, minted: 150 } });
+      const replay = await simulateOrders(shop.ledger.db, { merchantId: shop.merchantId, program, days: 30, now: shop.clock.now });
+      expect(replay.totals.issued).toBe(150);
     });
   });
 
