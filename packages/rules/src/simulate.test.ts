@@ -15,12 +15,15 @@ function aClassicProgram(overrides: ProgramInput = {}) {
   return defaultProgram({ ...overrides, earning: { monthlyBudgetRate: null, ...overrides.earning } });
 }
 
-/** Pool defaults with whole points and no caps, so the SPEC §3.2 figures come out unchanged. */
+/** One tier at ×1: with the default tiers a ¥1,000 order lifts a new shopper to silver (×1.2) as it completes. */
+const oneTier = [{ id: 'member', name: { 'zh-CN': '会员', en: 'Member' }, minSpend: 0, multiplier: 1 }];
+
+/** Pool defaults with whole points, no caps and no multipliers, so the SPEC §3.2 figures come out unchanged. */
 function aPoolProgram(valuation: Record<string, unknown> = {}, earning: ProgramInput['earning'] = {}, overrides: ProgramInput = {}) {
   return defaultProgram({
     pointDecimals: 0,
     valuation: { kind: 'pool', ...valuation },
-    earning: { monthlyBudgetRate: null, perOrderCapRate: null, segments: flat, ...earning },
+    earning: { monthlyBudgetRate: null, perOrderCapRate: null, segments: flat, tiers: oneTier, ...earning },
     ...overrides,
   });
 }
@@ -410,14 +413,21 @@ describe('simulate: pool programs (SPEC §3.2)', () => {
     expect(totals.issuedValueMinor).toBe(11_200 + 11_142); // 112 × ¥1, then 78 × ¥1.428571 rounded down
   });
 
-  it('contributes by category share on what the shopper paid in cash', () => {
+  it('contributes by category share on the order amount, as the ledger does, whatever coupons and points paid of it', () => {
     const program = aPoolProgram({ poolShare: { default: 0.16, byCategory: { food: 0.08 } } });
     const { totals } = simulate(program, [
       paid(on('2025-03-03'), 'o1', 's1', 100_000, { items: [{ category: 'food', amount: 50_000 }, { category: 'home', amount: 50_000 }], couponDiscount: 20_000, pointsPaidValue: 10_000 }),
       completed(on('2025-03-04'), 'o1'),
     ]);
-    // ¥700 paid in cash, spread over the lines: food ¥350 × 8% + home ¥350 × 16%.
-    expect(totals.costMinor).toBe(2_800 + 5_600);
+    // SPEC §3.2 "an order of amount A": food ¥500 × 8% + home ¥500 × 16%.
+    expect(totals.costMinor).toBe(4_000 + 8_000);
+  });
+
+  it('mints at the tier the shopper holds at completion, the order itself counted, as the ledger does', () => {
+    const tiers = [...oneTier, { id: 'silver', name: { 'zh-CN': '银卡', en: 'Silver' }, minSpend: 100_000, multiplier: 1.2 }];
+    const { totals } = simulate(aPoolProgram({}, { tiers }), [paid(on('2025-03-03'), 'o1', 's1', 100_000), completed(on('2025-03-04'), 'o1')]);
+    // The ¥1,000 order lifts the shopper to silver: ¥160 × 0.7 × 1.2 = 134.4 points at ¥1.
+    expect(totals.issued).toBe(134);
   });
 
   it('scales the mint by the campaign on the categories it covers', () => {

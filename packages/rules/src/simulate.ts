@@ -346,7 +346,8 @@ class Book {
     this.spentBeforePaid.delete(event.orderId);
     this.orders.set(order.id, order);
     shopper.hasPaid = true;
-    shopper.spends.push({ at: event.at, amount: cashPaid(earningOrder) });
+    // Qualifying spend is the order's amount, as the ledger counts it (api shoppers.ts, orders.ts).
+    shopper.spends.push({ at: event.at, amount: event.amount });
     this.day.gmvMinor += event.amount;
     this.monthOf(this.date).paidMinor += event.amount;
 
@@ -416,13 +417,16 @@ class Book {
   /** Pool mode (SPEC §3.2): the completed order contributes and mints, under caps, budget and throttle. */
   private mint(order: BookOrder, shopper: BookShopper, at: Date): void {
     const program = this.program;
-    const paid = cashPaid(order.earningOrder);
-    // A refund before completion lowers what the order contributes; the lines scale with it.
-    const contributed = Math.max(0, paid - order.refunded);
+    // SPEC §3.2: an order of amount A contributes a share of A, as the ledger has it — its amount,
+    // less what was refunded before completion; the lines scale with it.
+    const contributed = Math.max(0, order.amount - order.refunded);
     const items = (order.earningOrder.items ?? []).map((item) => ({ category: item.category ?? '', amount: item.amount }));
     const poolOrder = { amount: contributed, ...(items.length > 0 ? { items } : {}) };
+    // The tier the shopper holds at completion, this order's spend included, as the ledger mints
+    // (api orders.ts orderEarningContext); the segment is the one the order was paid in.
+    const tier = this.tierOf(shopper, at);
     const multiplier = (category: string | undefined) =>
-      poolEarningMultiplier(program, { tier: order.tier, segment: order.segment, at: order.paidAt, ...(category ? { category } : {}) });
+      poolEarningMultiplier(program, { tier, segment: order.segment, at: order.paidAt, ...(category ? { category } : {}) });
     const uncapped = mintForOrder(program, { pool: this.pool, order: poolOrder, multiplier });
 
     // The paid day's cap and the paid month's budget, whose GMV holds the order (as the ledger charges them).
@@ -668,10 +672,6 @@ class Book {
 }
 
 /** What the shopper paid in cash: the order less jifen coupons and points (SPEC §3.1). */
-function cashPaid(order: EarningOrder): number {
-  return Math.max(0, order.amount - (order.couponDiscount ?? 0) - (order.pointsPaidValue ?? 0));
-}
-
 function zeroCounts(): Record<Counter, number> {
   return { gmvMinor: 0, refundsMinor: 0, issued: 0, issuedValueMinor: 0, redeemed: 0, redeemedValueMinor: 0, expired: 0, clawedBack: 0, restored: 0, withheld: 0, costMinor: 0 };
 }
