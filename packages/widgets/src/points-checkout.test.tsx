@@ -318,3 +318,40 @@ describe('PointsCheckout', () => {
     expect(shop.callsTo('shopper.checkout.release')).toEqual([]);
   });
 });
+
+describe('PointsCheckout while the cart is being quoted again, and when a release fails', () => {
+  it('acts on no figure of the old cart while the new one is being quoted', async () => {
+    const shop = reserveAnswering(aShop());
+    const user = userEvent.setup();
+    const { rerenderWith } = renderCheckout(shop);
+    await screen.findByRole('slider');
+    const gate = shop.pause();
+    // The new cart allows at most 1,000 points; the screen still shows the old cart's 5,000 until its quote arrives.
+    rerenderWith({ cartAmount: 2_000 });
+    const use = screen.getByRole('button', { name: /^Use / }) as HTMLButtonElement;
+    expect(use.disabled).toBe(true);
+    await user.click(use);
+    gate.release();
+    await waitFor(() => expect(shop.callsTo('shopper.checkout.quote')).toHaveLength(2));
+    await screen.findByRole('button', { name: 'Use 1,000 points' });
+    expect(shop.callsTo('shopper.checkout.reserve')).toEqual([]);
+  });
+
+  it('keeps telling the host page about a hold whose release failed', async () => {
+    const shop = reserveAnswering(aShop()).on('shopper.checkout.release', () => {
+      throw new Error('database is locked');
+    });
+    const user = userEvent.setup();
+    const { changes } = renderCheckout(shop);
+    await user.click(await screen.findByRole('button', { name: 'Use 5,000 points' }));
+    await waitFor(() => expect(changes).toHaveLength(1));
+    slider().focus();
+    await user.keyboard('{Home}');
+    await user.click(screen.getByRole('button', { name: 'Use 100 points instead' }));
+    await screen.findByRole('alert');
+    // The hold is still held on the server and in the widget: the host page was told nothing else.
+    expect(screen.getByRole('status').textContent).toMatch(/^5,000 points reserved/);
+    expect(changes).toEqual([expect.objectContaining({ points: 5_000, holdId: changes[0]!.holdId })]);
+    expect(shop.callsTo('shopper.checkout.reserve')).toHaveLength(1);
+  });
+});

@@ -152,11 +152,12 @@ export function PointsCheckout(props: PointsCheckoutProps) {
     setActivity('reserving');
     setFailure(null);
     setExpired(null);
-    let hadHold = false;
+    // Set once the old hold is gone: a release that failed leaves it held, and the host page is not told otherwise.
+    let releasedHold = false;
     try {
       if (hold) {
-        hadHold = true;
         await releaseHold(hold.view.holdId);
+        releasedHold = true;
         setHold(null);
       }
       const key = JSON.stringify([points, cartKey]);
@@ -166,7 +167,7 @@ export function PointsCheckout(props: PointsCheckoutProps) {
       setHold({ view, cartKey });
       emit({ points: view.points, value: view.value, cashDue: view.cashDue, holdId: view.holdId });
     } catch (error) {
-      if (hadHold) emitNone();
+      if (releasedHold) emitNone();
       fail(error);
     } finally {
       setActivity('idle');
@@ -275,7 +276,8 @@ export function PointsCheckout(props: PointsCheckoutProps) {
   const points = chosen === null ? rulesQuote.maxPoints : isValidChoice(rulesQuote, chosen) ? chosen : snapToQuote(rulesQuote, chosen);
   const split = splitFor(rulesQuote, points);
   const preview = split.ok ? split.value : { points, value: 0, cashDue: rulesQuote.payable };
-  const isBusy = activity !== 'idle' || moving !== null;
+  // While a new cart is being quoted the figures on screen are the old cart's: nothing acts on them.
+  const isBusy = activity !== 'idle' || moving !== null || quote.isLoading;
   const isHeldAsChosen = hold !== null && hold.view.points === points;
   const pointsLabel = display.points(points);
 
