@@ -8,8 +8,10 @@ const provider: MigrationProvider = {
 
 /**
  * Brings the schema up to the latest migration and returns the names of those that ran (none when
- * it was already current). Kysely's Migrator takes a lock, so concurrent starts run each migration
- * once. A failure throws, naming the migration, with the driver's error as the cause.
+ * it was already current). Concurrent starts run each migration once: on Postgres the Migrator takes
+ * an advisory lock, and on SQLite it runs in one BEGIN IMMEDIATE transaction (sqlite-dialect.ts,
+ * `TransactionalDdlSqliteAdapter`), which also leaves nothing of a migration that fails halfway.
+ * A failure throws, naming the migration, with the driver's error as the cause.
  */
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
   const migrator = new Migrator({ db, provider });

@@ -4,7 +4,9 @@ import Database from 'better-sqlite3';
 import {
   CompiledQuery,
   type DatabaseConnection,
+  type DialectAdapter,
   type Driver,
+  SqliteAdapter,
   SqliteDialect,
   type SqliteDatabase,
   SqliteDriver,
@@ -93,6 +95,25 @@ export class ImmediateSqliteDialect extends SqliteDialect {
 
   override createDriver(): Driver {
     return new ImmediateSqliteDriver({ database: this.#database });
+  }
+
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
+/**
+ * SQLite runs DDL inside a transaction, but Kysely's adapter says it cannot, so its Migrator ran each
+ * migration statement by statement, with no lock (the adapter's lock does nothing): two processes
+ * starting on a fresh file both ran 0001 and the second failed, and a migration that failed halfway
+ * left its first statements behind. Saying it can makes the Migrator run in one `db.transaction()` —
+ * here `BEGIN IMMEDIATE` — so a second starter waits on the busy timeout and then finds every
+ * migration applied, and a failed migration leaves nothing. Still a `SqliteAdapter` for every other
+ * purpose (the migrations ask `instanceof SqliteAdapter` for the dialect).
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
   }
 }
 
