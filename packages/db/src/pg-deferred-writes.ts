@@ -83,6 +83,14 @@ export class WriteBuffer {
   /** The transaction's `begin`, not sent yet. */
   private begin: SentStatement | undefined;
   private inTransaction = false;
+  /**
+   * A statement of the open transaction failed. Postgres refuses everything but a rollback after an
+   * error it saw; an error raised before anything was sent (a value that cannot be serialised) leaves
+   * the server's transaction healthy but the writes sent with it gone from the buffer. Either way
+   * nothing more of the transaction may run, so a caller that caught the error cannot commit
+   * without the writes it believes are there.
+   */
+  private failure: unknown = undefined;
 
   constructor(
     private readonly send: (statements: SentStatement[]) => Promise<unknown>,
@@ -95,6 +103,7 @@ export class WriteBuffer {
     if (sql.endsWith(DEFERRED_MARK)) {
       const text = sql.slice(0, -DEFERRED_MARK.length);
       if (!this.inTransaction) return this.send([{ sql: text, values: [...values] }]);
+      this.refuseAfterFailure();
       const table = WRITE_TARGET.exec(text)![1]!;
       if (this.waiting.some((write) => write.table === table)) this.closeGroup();
       this.waiting.push({ sql: text, values, table });
@@ -105,6 +114,9 @@ export class WriteBuffer {
       // `rollback` ends the transaction; `rollback to …` undoes to a savepoint. Either undoes what waits.
       this.waiting = [];
       this.combined = [];
+      this.failure = undefined;
+    } else {
+      this.refuseAfterFailure();
     }
     const ends = kind === 'commit' || kind === 'rollback';
     if (kind === 'begin' && !this.inTransaction) {
@@ -120,6 +132,9 @@ export class WriteBuffer {
     }
     try {
       return await this.send(this.withWaiting({ sql, values: [...values] }));
+    } catch (error) {
+      if (this.inTransaction && !ends) this.failure = error;
+      throw error;
     } finally {
       if (ends) this.inTransaction = false;
     }
@@ -136,12 +151,26 @@ export class WriteBuffer {
     this.combined = [];
     this.begin = undefined;
     this.inTransaction = false;
+    this.failure = undefined;
   }
 
   /** Sends whatever waits, in one round trip of its own (the connection's next query goes after it). */
   async sendWaiting(): Promise<void> {
+    this.refuseAfterFailure();
     const statements = this.withWaiting(undefined);
-    if (statements.length > 0) await this.send(statements);
+    if (statements.length === 0) return;
+    try {
+      await this.send(statements);
+    } catch (error) {
+      if (this.inTransaction) this.failure = error;
+      throw error;
+    }
+  }
+
+  private refuseAfterFailure(): void {
+    if (this.failure !== undefined && this.inTransaction) {
+      throw new Error('jifen: an earlier statement of this transaction failed; only a rollback may follow', { cause: this.failure });
+    }
   }
 
   /** The held `begin`, the waiting writes (one statement per group) and then `statement`; nothing waits after. */

@@ -154,6 +154,37 @@ describePostgres('deferred writes on Postgres', () => {
     expect(await remaining(ids.lot)).toBe(70);
   });
 
+  test('after a statement that failed, even one that never reached the server, nothing but a rollback runs', async () => {
+    const ids = await seed();
+    // A read whose value cannot be sent (a circular object fails before anything leaves the client).
+    const tagged = prepareQuery((qb, key: { id: string; tag: unknown }) => qb.selectFrom('merchants').select('name').where('id', '=', key.id).where(sql<boolean>`${key.tag}::jsonb is not null`));
+    for (const parsed of [false, true]) {
+      // A connection of its own each time: the statements parsed on it or not, as the case asks.
+      const store = createDb({ url: testDb().url, maxConnections: 1 });
+      try {
+        if (parsed) {
+          // Parse both named statements on the connection first, so the failing read goes pipelined with the held writes.
+          await store.db.transaction().execute(async (trx) => {
+            await renameMerchant.executeWrite(trx, { id: ids.m1, name: 'one' });
+            await tagged.execute(trx, { id: ids.m1, tag: { ok: 1 } });
+          });
+        }
+        const circular: Record<string, unknown> = {};
+        circular.self = circular;
+        const attempt = store.db.transaction().execute(async (trx) => {
+          await renameMerchant.executeDeferred(trx, { id: ids.m1, name: 'changed' });
+          // The caller catches the read's error and would commit without the write that went with it.
+          await tagged.execute(trx, { id: ids.m1, tag: circular }).catch(() => undefined);
+          await renameMerchant.executeDeferred(trx, { id: ids.m2, name: 'changed' });
+        });
+        await expect(attempt).rejects.toThrow('only a rollback may follow');
+        expect([await nameOf(ids.m1), await nameOf(ids.m2)]).toEqual(['one', 'two']);
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
   test('a rollback drops what waits, unsent', async () => {
     const ids = await seed();
     await expect(
