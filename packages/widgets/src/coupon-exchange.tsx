@@ -241,7 +241,8 @@ function reasonText(entry: CatalogEntry, available: number, display: Display): s
       return t('reasonLimitReached', { limit: display.count(entry.perShopperLimit ?? entry.shopperIssued) });
     case 'INSUFFICIENT_POINTS': {
       const held = typeof reason.available === 'number' ? reason.available : available;
-      return t('reasonInsufficientPoints', { missing: display.pointsNumber(Math.max(0, entry.pointsCost - held)) });
+      const missing = Math.max(0, entry.pointsCost - held);
+      return t(display.isOnePoint(missing) ? 'reasonInsufficientPoint' : 'reasonInsufficientPoints', { missing: display.pointsNumber(missing) });
     }
     default:
       return t('reasonOther');

@@ -38,6 +38,19 @@ describe('i18n', () => {
     expect(displayFor({ locale: 'zh-CN', currency: 'CNY', timeZone: 'Asia/Shanghai', pointDecimals: 2 }).points(5)).toBe('0.05 积分');
   });
 
+  it('writes exactly one point in the singular in English, and anything else in the plural', () => {
+    const whole = displayFor({ locale: 'en', currency: 'CNY', timeZone: 'Asia/Shanghai', pointDecimals: 0 });
+    expect([whole.points(1), whole.points(0), whole.points(2), whole.t(whole.isOnePoint(1) ? 'pendingPoint' : 'pendingPoints', { points: '1' })]).toEqual([
+      '1 point',
+      '0 points',
+      '2 points',
+      '1 point pending',
+    ]);
+    // With two decimals one point reads "1.00", which English puts in the plural.
+    expect(displayFor({ locale: 'en', currency: 'CNY', timeZone: 'Asia/Shanghai', pointDecimals: 2 }).points(100)).toBe('1.00 points');
+    expect(displayFor({ locale: 'zh-CN', currency: 'CNY', timeZone: 'Asia/Shanghai', pointDecimals: 0 }).points(1)).toBe('1 积分');
+  });
+
   it('reads typed points exactly and refuses more decimals than the program has', () => {
     expect(parsePoints('1234', 0)).toBe(1_234);
     expect(parsePoints(' 12.5 ', 2)).toBe(1_250);

@@ -150,7 +150,9 @@ const en = {
   retry: 'Try again',
   unreachable: 'The points service could not be reached. Check your connection and try again.',
   points: '{points} points',
+  point: '{points} point',
   pendingPoints: '{points} points pending',
+  pendingPoint: '{points} point pending',
   checkoutTitle: 'Pay with points',
   balance: 'You have {points}, worth {money}.',
   pointsToUse: 'Points to use',
@@ -191,6 +193,7 @@ const en = {
   reasonOutOfStock: 'Out of stock',
   reasonLimitReached: 'You have reached the limit of {limit}',
   reasonInsufficientPoints: 'You need {missing} more points',
+  reasonInsufficientPoint: 'You need {missing} more point',
   reasonOther: 'Not available to you now',
   confirmTitle: 'Exchange points for this coupon?',
   confirmBody: 'Exchange {points} for “{name}”. Your balance will be {after}.',
@@ -236,7 +239,9 @@ const zhCN: Messages = {
   retry: '重试',
   unreachable: '暂时无法连接积分服务，请检查网络后重试。',
   points: '{points} 积分',
+  point: '{points} 积分',
   pendingPoints: '{points} 积分待入账',
+  pendingPoint: '{points} 积分待入账',
   checkoutTitle: '积分抵现',
   balance: '您有 {points}，价值 {money}。',
   pointsToUse: '使用积分',
@@ -277,6 +282,7 @@ const zhCN: Messages = {
   reasonOutOfStock: '已兑完',
   reasonLimitReached: '已达兑换上限（{limit} 张）',
   reasonInsufficientPoints: '还差 {missing} 积分',
+  reasonInsufficientPoint: '还差 {missing} 积分',
   reasonOther: '暂不可兑换',
   confirmTitle: '确认兑换这张优惠券？',
   confirmBody: '将用 {points} 兑换“{name}”，兑换后余额 {after}。',
@@ -338,13 +344,16 @@ export interface DisplaySettings {
 export function displayFor(settings: DisplaySettings) {
   const { locale, currency, timeZone, pointDecimals } = settings;
   const t = translator(locale);
+  const isOnePoint = (units: number) => formatPointsNumber(units, pointDecimals, locale) === '1';
   return {
     ...settings,
     t,
     money: (amountMinor: number) => formatMoney(amountMinor, currency, locale),
     price: (priceMinor: string) => formatPrice(priceMinor, currency, locale),
-    /** "1,234 points" / "1,234 积分". */
-    points: (units: number) => t('points', { points: formatPointsNumber(units, pointDecimals, locale) }),
+    /** "1,234 points", "1 point" / "1,234 积分". */
+    points: (units: number) => t(isOnePoint(units) ? 'point' : 'points', { points: formatPointsNumber(units, pointDecimals, locale) }),
+    /** Whether `units` read as exactly one point ("1", not "1.00"): English then takes the singular. */
+    isOnePoint,
     pointsNumber: (units: number) => formatPointsNumber(units, pointDecimals, locale),
     count: (value: number) => formatCount(value, locale),
     date: (date: string) => formatLocalDate(date, locale),
