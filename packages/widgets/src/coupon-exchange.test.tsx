@@ -231,3 +231,17 @@ describe('CouponExchange', () => {
     await expectNoSeriousViolations(container);
   });
 });
+
+describe('CouponExchange keeps keyboard focus in the widget', () => {
+  it('moves focus to "My coupons" when the issued code is closed', async () => {
+    const shop = aShop().on('shopper.coupons.exchange', aCoupon());
+    const user = userEvent.setup();
+    renderExchange(shop);
+    await user.click(await screen.findByRole('button', { name: 'Exchange 1,000 points for ¥10 off coupon' }));
+    await user.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Exchange now' }));
+    (await screen.findByRole('button', { name: 'Close' })).focus();
+    await user.keyboard('{Enter}');
+    expect(screen.queryByRole('button', { name: 'Close' })).toBeNull();
+    expect(document.activeElement).toBe(screen.getByRole('heading', { name: 'My coupons' }));
+  });
+});

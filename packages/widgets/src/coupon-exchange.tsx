@@ -1,4 +1,4 @@
-import { type ReactNode, useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
+import { type ReactNode, type RefObject, useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
 import { type CallFailure, describeFailure, earlyAnswer } from './client';
 import { ConfirmDialog } from './confirm-dialog';
 import { CopyButton } from './copy-button';
@@ -55,6 +55,8 @@ export function CouponExchange(props: CouponExchangeProps) {
   const [failure, setFailure] = useState<CallFailure | null>(null);
   const [issued, setIssued] = useState<{ coupon: Coupon; name: string } | null>(null);
   const issuedHeading = useRef<HTMLHeadingElement>(null);
+  /** Where focus goes when the issued code's card closes: the list the new coupon is now in. */
+  const mineHeading = useRef<HTMLHeadingElement>(null);
   const issuedTitleId = useId();
 
   const hasReported = useRef(false);
@@ -126,7 +128,15 @@ export function CouponExchange(props: CouponExchangeProps) {
           <p>{t('issuedFor', { name: issued.name, date: issued.coupon.expiresAt ? display.lastDayBefore(new Date(issued.coupon.expiresAt)) : t('noExpiry') })}</p>
           <div className="row">
             <CopyButton text={issued.coupon.code} t={t} />
-            <button type="button" className="link" onClick={() => setIssued(null)}>
+            <button
+              type="button"
+              className="link"
+              onClick={() => {
+                // The card and this button leave the page: keep a keyboard user in the widget.
+                mineHeading.current?.focus();
+                setIssued(null);
+              }}
+            >
               {t('close')}
             </button>
           </div>
@@ -150,7 +160,7 @@ export function CouponExchange(props: CouponExchangeProps) {
           ))}
         </ul>
       )}
-      <MyCoupons coupons={mine.value} names={names} display={display} />
+      <MyCoupons coupons={mine.value} names={names} display={display} headingRef={mineHeading} />
       {confirming ? (
         <ConfirmDialog
           title={t('confirmTitle')}
@@ -249,13 +259,15 @@ function reasonText(entry: CatalogEntry, available: number, display: Display): s
   }
 }
 
-function MyCoupons(props: { coupons: Coupon[]; names: Map<string, string>; display: Display }) {
+function MyCoupons(props: { coupons: Coupon[]; names: Map<string, string>; display: Display; headingRef: RefObject<HTMLHeadingElement | null> }) {
   const { t } = props.display;
   const titleId = useId();
   const statusKey = { issued: 'statusIssued', redeemed: 'statusRedeemed', cancelled: 'statusCancelled', expired: 'statusExpired' } as const;
   return (
     <section aria-labelledby={titleId}>
-      <h3 id={titleId}>{t('mineTitle')}</h3>
+      <h3 id={titleId} ref={props.headingRef} tabIndex={-1}>
+        {t('mineTitle')}
+      </h3>
       {props.coupons.length === 0 ? (
         <p>{t('mineEmpty')}</p>
       ) : (

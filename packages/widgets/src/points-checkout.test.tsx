@@ -355,3 +355,18 @@ describe('PointsCheckout while the cart is being quoted again, and when a releas
     expect(shop.callsTo('shopper.checkout.reserve')).toHaveLength(1);
   });
 });
+
+describe('PointsCheckout keeps keyboard focus in the widget', () => {
+  it('moves focus from "Use N points" to "Don\'t use points" once reserved, and back once released', async () => {
+    const shop = reserveAnswering(aShop()).on('shopper.checkout.release', () => aHold({ points: 5_000, value: 5_000, cashDue: 5_000, status: 'released' }));
+    const user = userEvent.setup();
+    renderCheckout(shop);
+    (await screen.findByRole('button', { name: 'Use 5,000 points' })).focus();
+    await user.keyboard('{Enter}');
+    const dont = await screen.findByRole('button', { name: "Don't use points" });
+    await waitFor(() => expect(document.activeElement).toBe(dont));
+    await user.keyboard('{Enter}');
+    // The "Use" button is back (enabled once the cart is quoted again) and has the focus.
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByRole('button', { name: 'Use 5,000 points' })));
+  });
+});

@@ -107,6 +107,13 @@ export function PointsCheckout(props: PointsCheckoutProps) {
   /** Points to reserve again once the new cart is quoted (the cart changed under a hold). */
   const [moving, setMoving] = useState<{ points: number; afterRevision: number } | null>(null);
   const baseCheckoutId = useRef(props.checkoutId ?? `co_${randomId()}`);
+  /**
+   * "Use N points" and "Don't use points" each leave the page once they did their work. When the
+   * one pressed had the keyboard focus, it moves to the button that replaced it, not to <body>.
+   */
+  const refocus = useRef<'none' | 'pressed' | 'done'>('none');
+  const useButton = useRef<HTMLButtonElement>(null);
+  const releaseButton = useRef<HTMLButtonElement>(null);
   /** The reserve being tried: a retry of the same choice reuses its checkout id, so a lost answer cannot reserve twice. */
   const attempt = useRef<{ key: string; checkoutId: string } | null>(null);
 
@@ -149,6 +156,7 @@ export function PointsCheckout(props: PointsCheckoutProps) {
   }
 
   async function reserve(points: number) {
+    refocus.current = document.activeElement?.tagName === 'BUTTON' ? 'pressed' : 'none';
     setActivity('reserving');
     setFailure(null);
     setExpired(null);
@@ -170,12 +178,14 @@ export function PointsCheckout(props: PointsCheckoutProps) {
       if (releasedHold) emitNone();
       fail(error);
     } finally {
+      if (refocus.current === 'pressed') refocus.current = 'done';
       setActivity('idle');
     }
   }
 
   async function release() {
     if (!hold) return;
+    refocus.current = document.activeElement?.tagName === 'BUTTON' ? 'pressed' : 'none';
     setActivity('releasing');
     setFailure(null);
     try {
@@ -186,9 +196,26 @@ export function PointsCheckout(props: PointsCheckoutProps) {
     } catch (error) {
       fail(error);
     } finally {
+      if (refocus.current === 'pressed') refocus.current = 'done';
       setActivity('idle');
     }
   }
+
+  useEffect(() => {
+    if (refocus.current !== 'done' || activity !== 'idle') return;
+    const active = document.activeElement;
+    // Focus is somewhere already (the pressed button is still there, or the shopper moved on).
+    if (active !== null && active !== document.body) {
+      refocus.current = 'none';
+      return;
+    }
+    // A button disabled while the cart is quoted again takes focus once it is enabled.
+    const target = hold ? releaseButton.current : useButton.current;
+    if (target && !target.disabled) {
+      target.focus();
+      refocus.current = 'none';
+    }
+  });
 
   // A hold lasts `holdTtlSeconds` (SPEC §3.1): when it lapses, the order is back to full price.
   useEffect(() => {
@@ -293,12 +320,12 @@ export function PointsCheckout(props: PointsCheckoutProps) {
       </dl>
       <div className="row">
         {isHeldAsChosen ? null : (
-          <button type="button" disabled={isBusy || !isChoiceValid} onClick={() => void reserve(points)}>
+          <button type="button" ref={useButton} disabled={isBusy || !isChoiceValid} onClick={() => void reserve(points)}>
             {display.t(hold ? 'useInstead' : 'usePoints', { points: pointsLabel })}
           </button>
         )}
         {hold ? (
-          <button type="button" className="secondary" disabled={isBusy} onClick={() => void release()}>
+          <button type="button" className="secondary" ref={releaseButton} disabled={isBusy} onClick={() => void release()}>
             {display.t('dontUsePoints')}
           </button>
         ) : null}
