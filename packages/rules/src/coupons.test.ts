@@ -59,6 +59,14 @@ describe('coupon templates', () => {
     expect(parsed).toEqual({ ok: false, error: { code: 'INVALID_COUPON_TEMPLATE', issues: [{ path: 'id', message: { en: 'id: has the wrong format', 'zh-CN': 'id：格式不正确' } }] } });
   });
 
+  it('refuses a name with a control character, naming it in both languages', () => {
+    const parsed = parseCouponTemplate({ id: 'ten', name: { 'zh-CN': '九折', en: '10% off\u0007' }, discount: { kind: 'fixed', amountOff: 100 }, pointsCost: 1 });
+    expect(parsed).toEqual({
+      ok: false,
+      error: { code: 'INVALID_COUPON_TEMPLATE', issues: [{ path: 'name.en', message: { en: 'name.en: must be text without control characters', 'zh-CN': 'name.en：不能包含控制字符' } }] },
+    });
+  });
+
   it('accepts a window open on one side', () => {
     expect(aTemplate({ activeTo: '2026-11-12T00:00:00+08:00' }).activeTo).toBe('2026-11-12T00:00:00+08:00');
     expect(aTemplate({ activeFrom: '2026-11-11T00:00:00+08:00' }).activeFrom).toBe('2026-11-11T00:00:00+08:00');

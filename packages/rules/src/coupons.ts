@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type Minor, type PointUnits, hasRateDecimals, isAmount, minor, multiplyFloor, pointUnits, ratioFromDecimal, toSafeNumber } from './arithmetic';
 import type { InsufficientPoints } from './lots';
-import { type LocalizedMessage, type ProgramIssue, describeIssue } from './program';
+import { type LocalizedMessage, type ProgramIssue, describeIssue, localizedName } from './program';
 import { type Result, assert, ok, refuse } from './result';
 import { addDays, endOfLocalDay, localDate } from './time';
 
@@ -32,7 +32,7 @@ export const couponDiscountSchema = z.discriminatedUnion('kind', [
 export const couponTemplateSchema = z
   .object({
     id: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/),
-    name: z.strictObject({ 'zh-CN': z.string().min(1).max(64), en: z.string().min(1).max(64) }),
+    name: localizedName,
     discount: couponDiscountSchema,
     /** Point units burned to exchange one coupon. */
     pointsCost: amount,

@@ -114,6 +114,23 @@ describe('messages for invalid program fields', () => {
     expect(parseProgram({ earning: { campaigns: [{ id: 'x', multiplier: 2, from: '2028-02-29' }] } }).ok).toBe(true);
   });
 
+  it('refuses a campaign that ends before it starts, naming its end', () => {
+    const reversed = parseProgram({ earning: { campaigns: [{ id: 'x', multiplier: 2, from: '2026-11-12', to: '2026-11-11' }] } });
+    expect(reversed.ok ? null : reversed.error.issues).toEqual([
+      { path: 'earning.campaigns.0.to', message: { en: 'earning.campaigns.0.to: must not be before from', 'zh-CN': 'earning.campaigns.0.to：不能早于 from' } },
+    ]);
+    expect(parseProgram({ earning: { campaigns: [{ id: 'x', multiplier: 2, from: '2026-11-11', to: '2026-11-11' }] } }).ok).toBe(true);
+  });
+
+  it('refuses names a shopper would read with control characters or half a surrogate pair', () => {
+    const name = (en: string) => ({ earning: { tiers: [{ id: 'member', name: { en, 'zh-CN': '会员' }, minSpend: 0, multiplier: 1 }] } });
+    for (const bad of ['Gold\u0000', 'Gold\n', 'Gold \ud800']) {
+      const parsed = parseProgram(name(bad));
+      expect(parsed.ok ? null : parsed.error.issues.map((issue) => issue.path)).toEqual(['earning.tiers.0.name.en']);
+    }
+    expect(parseProgram(name('Gold 金卡 🥇')).ok).toBe(true);
+  });
+
   it('refuses two tiers or two campaigns with one id, naming the second', () => {
     const name = { en: 'A', 'zh-CN': 'A' };
     const tiers = [{ id: 'member', name, minSpend: 0, multiplier: 1 }, { id: 'member', name, minSpend: 100, multiplier: 1.5 }];

@@ -33,7 +33,13 @@ function uniqueIds(entries: readonly { id: string }[], context: z.core.$Refineme
     seen.add(entry.id);
   });
 }
-const localizedName = z.strictObject({ 'zh-CN': z.string().min(1).max(64), en: z.string().min(1).max(64) });
+/** Text a shopper reads: no control characters, nor half of a surrogate pair (as the API's `text`). */
+export const displayText = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((value) => /^[^\p{Cc}\p{Cs}]*$/u.test(value), { params: { reason: 'text' } });
+export const localizedName = z.strictObject({ 'zh-CN': displayText, en: displayText });
 
 const currency = z.string().regex(/^[A-Z]{3}$/).refine((code) => supportedCurrencies().has(code), {
   params: { reason: 'currency' },
@@ -58,6 +64,9 @@ export const campaignSchema = z.strictObject({
   to: localDate.optional(),
   /** When set, the multiplier applies only to these categories' lines. */
   categories: z.array(category).max(100).optional(),
+}).refine((campaign) => campaign.from === undefined || campaign.to === undefined || campaign.from <= campaign.to, {
+  path: ['to'],
+  params: { reason: 'dateOrder' },
 });
 
 const defaultTiers: z.input<typeof tierSchema>[] = [
@@ -275,6 +284,10 @@ function customMessage(reason: string, path: string): LocalizedMessage {
       return { en: `${path}: the first tier must start at minSpend 0`, 'zh-CN': `${path}：第一个等级的 minSpend 必须为 0` };
     case 'tiersAscending':
       return { en: `${path}: tiers must be in ascending minSpend order`, 'zh-CN': `${path}：等级须按 minSpend 递增排列` };
+    case 'text':
+      return { en: `${path}: must be text without control characters`, 'zh-CN': `${path}：不能包含控制字符` };
+    case 'dateOrder':
+      return { en: `${path}: must not be before from`, 'zh-CN': `${path}：不能早于 from` };
     case 'duplicateId':
       return { en: `${path}: another entry already has this id`, 'zh-CN': `${path}：与前面的条目 id 重复` };
     default:
