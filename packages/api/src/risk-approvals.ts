@@ -193,9 +193,10 @@ export async function listPendingApprovals(db: Kysely<Database>, merchantId: str
   const { risk } = poolValuationOf(program);
   const pool = await db.selectFrom('pool_state').select('supply').where('merchant_id', '=', merchantId).executeTakeFirst();
   const supply = pool?.supply ?? 0;
+  // Driven from the open holds (few: the checkouts in progress), never from the shop's shoppers.
   const rows = await db
-    .selectFrom('shoppers')
-    .innerJoin('holds', (join) => join.onRef('holds.merchant_id', '=', 'shoppers.merchant_id').onRef('holds.shopper_id', '=', 'shoppers.shopper_id'))
+    .selectFrom('holds')
+    .innerJoin('shoppers', (join) => join.onRef('shoppers.merchant_id', '=', 'holds.merchant_id').onRef('shoppers.shopper_id', '=', 'holds.shopper_id'))
     .select([
       'holds.hold_id',
       'holds.shopper_id',
@@ -206,8 +207,9 @@ export async function listPendingApprovals(db: Kysely<Database>, merchantId: str
       'holds.expires_at',
       sql<number>`shoppers.available + shoppers.held + shoppers.pending`.as('holdings'),
     ])
-    .where('shoppers.merchant_id', '=', merchantId)
-    .where('holds.status', '=', 'held')
+    .where('holds.merchant_id', '=', merchantId)
+    // A literal, so the statement visibly matches the partial index of open holds (`where status = 'held'`).
+    .where('holds.status', '=', sql.lit('held'))
     .where('holds.approved_at', 'is', null)
     .orderBy('holds.created_at')
     .orderBy('holds.hold_id')
