@@ -1,6 +1,7 @@
 import { TRPCError, initTRPC } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { OutOfRangeError } from '@jifen/rules';
 import type { z } from 'zod';
 import { authenticateMerchant, bearerCredential, verifyShopperToken } from './auth';
 import { JifenError, type MessageLocale, renderMessage } from './errors';
@@ -126,9 +127,12 @@ export function formatError(error: TRPCError, ctx: RequestContext | undefined, p
     data: { code, httpStatus, ...(path === undefined ? {} : { path }), reason, param, facts },
   });
 
-  if (cause instanceof JifenError) {
-    const category = cause.category;
-    return shape(category, httpStatusOf(category), renderMessage(cause.reason, cause.facts, cause.param, locale), cause.reason, cause.param ?? null, cause.facts);
+  // A figure the request's amounts reach under its program that no number holds exactly: the
+  // request's doing, refused as such (its transaction has rolled back), not an internal error.
+  const refusal = cause instanceof OutOfRangeError ? new JifenError('AMOUNT_OUT_OF_RANGE') : cause;
+  if (refusal instanceof JifenError) {
+    const category = refusal.category;
+    return shape(category, httpStatusOf(category), renderMessage(refusal.reason, refusal.facts, refusal.param, locale), refusal.reason, refusal.param ?? null, refusal.facts);
   }
   const issues = issuesOf(cause);
   if (error.code === 'BAD_REQUEST' && issues !== null && issues.length > 0) {

@@ -1,5 +1,5 @@
 import { memoised } from './memo';
-import { assert } from './result';
+import { OutOfRangeError, assert } from './result';
 
 /**
  * Units and exact arithmetic (SPEC §2). Money is an integer count of the currency's minor unit,
@@ -145,7 +145,7 @@ export function multiplyCeil(value: number | bigint, factor: Ratio): bigint {
 
 /** A bigint result back to a safe JavaScript number; beyond 2^53 is a bug, not a rounding. */
 export function toSafeNumber(value: bigint): number {
-  assert(value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER), 'amount exceeds the safe integer range');
+  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) throw new OutOfRangeError();
   return Number(value);
 }
 

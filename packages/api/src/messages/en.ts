@@ -20,6 +20,7 @@ export const en: MessageCatalogue = {
   REFERRER_ALREADY_SET: (facts) => `the shopper was already referred by "${String(facts.referredBy)}"`,
   REFERRAL_AFTER_FIRST_ORDER: () => 'a referrer can only be set before the shopper\'s first paid order',
   HOLD_NOT_ACTIVE: (facts) => `the hold is already ${String(facts.status)}`,
+  AMOUNT_OUT_OF_RANGE: () => 'a figure this request reaches under the program is larger than jifen counts exactly (2^53 point units or minor units); check the amounts and the program',
   HOLD_EXCEEDS_ORDER: (facts) =>
     `the hold's points pay ${amount(facts.value)} but this order lets points pay at most ${amount(facts.valueCap)}; release the hold and pay the order without it, or reserve again for this order`,
   REDEMPTION_AWAITING_APPROVAL: (facts) => `the merchant must approve this redemption first (hold ${String(facts.holdId)})`,

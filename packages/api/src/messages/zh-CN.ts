@@ -26,6 +26,7 @@ export const zhCN: MessageCatalogue = {
   REFERRER_ALREADY_SET: (facts) => `该顾客已由 "${String(facts.referredBy)}" 推荐`,
   REFERRAL_AFTER_FIRST_ORDER: () => '只能在顾客首笔支付订单之前设置推荐人',
   HOLD_NOT_ACTIVE: (facts) => `该积分预占已是 ${String(facts.status)} 状态`,
+  AMOUNT_OUT_OF_RANGE: () => '按当前积分方案，本请求的金额会产生超出精确计数范围（2^53）的数值；请检查金额与积分方案',
   HOLD_EXCEEDS_ORDER: (facts) => `该预占积分抵扣 ${amount(facts.value)}，但本订单积分最多可抵 ${amount(facts.valueCap)}；请释放预占后不用积分支付，或按本订单重新预占`,
   REDEMPTION_AWAITING_APPROVAL: (facts) => `该笔积分使用需经商家审核通过（预占 ${String(facts.holdId)}）`,
   ALREADY_CHECKED_IN: () => '今天已签到',
