@@ -60,6 +60,9 @@ describeEachDialect('CORS', (dialect) => {
       expect(answer.status).toBe(200);
       expect(answer.headers.get('access-control-allow-origin')).toBe('https://shop-a.example');
       expect(answer.headers.get('access-control-expose-headers')).toContain('x-request-id');
+      // The widgets read jifen's clock off the answer's Date header, so it is exposed too.
+      expect(answer.headers.get('access-control-expose-headers')).toContain('date');
+      expect(Date.parse(answer.headers.get('date') ?? '')).not.toBeNaN();
       expect(answer.headers.get('vary')).toContain('Origin');
     });
 

@@ -27,8 +27,43 @@ export interface JifenClientOptions extends TokenSourceOptions {
 /** The early answers each client takes its first answers from (`earlyAnswer`). */
 const earlyAnswersOf = new WeakMap<JifenClient, EarlyAnswers>();
 
+/**
+ * How far the shopper's clock is from jifen's, read off each answer's `Date` header. A hold's
+ * `expiresAt` is the server's instant: a browser clock 20 minutes fast would otherwise see a fresh
+ * 15-minute hold as already expired. The header has whole seconds, so offsets under 2 s count as 0.
+ */
+class ServerClock {
+  #offsetMs = 0;
+
+  observe(date: string | null): void {
+    if (date === null) return;
+    const server = Date.parse(date);
+    if (Number.isNaN(server)) return;
+    // The header truncates to the second: the answer left somewhere in the half second after it, on average.
+    const offset = server + 500 - Date.now();
+    this.#offsetMs = Math.abs(offset) < 2_000 ? 0 : offset;
+  }
+
+  now(): number {
+    return Date.now() + this.#offsetMs;
+  }
+}
+
+const clocksOf = new WeakMap<JifenClient, ServerClock>();
+
+/** jifen's time now as the client last read it (its local time where it has read nothing). */
+export function serverNow(client: JifenClient): number {
+  return clocksOf.get(client)?.now() ?? Date.now();
+}
+
 export function createJifenClient(options: JifenClientOptions): JifenClient {
   const tokens = options.tokenSource ?? createTokenSource(options);
+  const clock = new ServerClock();
+  const observingFetch: typeof fetch = async (input, init) => {
+    const response = await (options.fetch ?? globalThis.fetch)(input, init);
+    clock.observe(response.headers.get('date'));
+    return response;
+  };
   const client = createTRPCClient<AppRouter>({
     links: [
       ...(options.early ? [earlyAnswersLink(options.early)] : []),
@@ -44,7 +79,7 @@ export function createJifenClient(options: JifenClientOptions): JifenClient {
       httpBatchLink({
         url: trpcUrl(options.apiBase),
         maxURLLength: URL_LENGTH_MAX,
-        ...(options.fetch ? { fetch: options.fetch } : {}),
+        fetch: observingFetch,
         headers: async () => ({
           authorization: `Bearer ${await tokens.get()}`,
           ...(options.locale ? { 'accept-language': options.locale } : {}),
@@ -53,6 +88,7 @@ export function createJifenClient(options: JifenClientOptions): JifenClient {
     ],
   });
   if (options.early) earlyAnswersOf.set(client, options.early);
+  clocksOf.set(client, clock);
   return client;
 }
 

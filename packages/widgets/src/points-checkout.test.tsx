@@ -1,6 +1,6 @@
 import { cleanup, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { aHold, aQuote, aShopper } from '../test/builders';
 import { expectNoSeriousViolations } from '../test/axe';
 import { API_BASE, type FakeJifen, Refusal, fakeJifen } from '../test/fake-jifen';
@@ -368,5 +368,30 @@ describe('PointsCheckout keeps keyboard focus in the widget', () => {
     await user.keyboard('{Enter}');
     // The "Use" button is back (enabled once the cart is quoted again) and has the focus.
     await waitFor(() => expect(document.activeElement).toBe(screen.getByRole('button', { name: 'Use 5,000 points' })));
+  });
+});
+
+describe("PointsCheckout times a hold by jifen's clock", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("does not see a fresh 15-minute hold as expired when the shopper's clock runs 20 minutes fast", async () => {
+    const realNow = Date.now.bind(Date);
+    const shop = fakeJifen({ serverNow: realNow })
+      .on('shopper.me', aShopper({ balance: { available: 5_000, pending: 0, held: 0, debt: 0 } }))
+      .on('shopper.checkout.quote', (input: unknown) => aQuote({ ...(input as { cartAmount: number }), availablePoints: 5_000 }))
+      .on('shopper.checkout.reserve', (input: unknown) => {
+        const { points } = input as { points: number };
+        return aHold({ points, value: points, cashDue: 10_000 - points, expiresAt: new Date(realNow() + 15 * 60_000).toISOString() });
+      });
+    const { changes } = renderCheckout(shop);
+    const use = await screen.findByRole('button', { name: 'Use 5,000 points' });
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 20 * 60_000);
+    await userEvent.setup().click(use);
+    await waitFor(() => expect(changes).toHaveLength(1));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(screen.queryByText(/reservation has expired/)).toBeNull();
+    expect(changes).toEqual([expect.objectContaining({ points: 5_000, holdId: expect.any(String) })]);
   });
 });

@@ -1,6 +1,6 @@
 import { type ReactNode, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { type RedemptionQuote, minor, pointUnits, ratio, splitFor, valueOfPoints } from '@jifen/rules';
-import { type CallFailure, describeFailure, earlyAnswer } from './client';
+import { type CallFailure, describeFailure, earlyAnswer, serverNow } from './client';
 import { cartInput } from './first-calls';
 import type { Display } from './i18n';
 import { PointsPicker, isValidChoice, snapToQuote } from './points-picker';
@@ -225,7 +225,7 @@ export function PointsCheckout(props: PointsCheckoutProps) {
       setExpired({ points: hold.view.points });
       emitNone();
       setLedgerRevision((value) => value + 1);
-    }, Math.max(0, Date.parse(hold.view.expiresAt) - Date.now()));
+    }, Math.max(0, Date.parse(hold.view.expiresAt) - serverNow(client)));
     return () => clearTimeout(timer);
   }, [hold]);
 

@@ -51,7 +51,11 @@ export interface FakeJifen {
 
 export const API_BASE = 'https://jifen.test';
 
-export function fakeJifen(): FakeJifen {
+/**
+ * `serverNow`: jifen's own clock; when given, each answer carries it in a `Date` header, as the real
+ * server's do (a test can then set the shopper's clock apart from it).
+ */
+export function fakeJifen(options: { serverNow?: () => number } = {}): FakeJifen {
   const handlers = new Map<string, Handler>();
   const routes = new Map<string, (request: Request) => Response | Promise<Response>>();
   const calls: FakeCall[] = [];
@@ -96,7 +100,9 @@ export function fakeJifen(): FakeJifen {
     );
     const statuses = results.map((result) => ((result as { error?: { data: { httpStatus: number } } }).error?.data.httpStatus ?? 200));
     const status = statuses.every((value) => value === statuses[0]) ? (statuses[0] ?? 200) : 207;
-    return new Response(JSON.stringify(results), { status, headers: { 'content-type': 'application/json' } });
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (options.serverNow !== undefined) headers.date = new Date(options.serverNow()).toUTCString();
+    return new Response(JSON.stringify(results), { status, headers });
   };
 
   const fake: FakeJifen = {

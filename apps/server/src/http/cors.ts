@@ -15,7 +15,8 @@ import { type Ledger, normalizeOrigin } from '@jifen/api';
 
 export const ALLOWED_METHODS = 'GET, POST, OPTIONS';
 export const ALLOWED_HEADERS = 'authorization, content-type, accept-language, x-request-id, trpc-accept';
-export const EXPOSED_HEADERS = 'x-request-id, retry-after';
+// `date`: the widgets time a hold by jifen's clock, not the shopper's (widgets client.ts `serverNow`).
+export const EXPOSED_HEADERS = 'x-request-id, retry-after, date';
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
 const STOREFRONT_CACHE_MS = 10_000;
 
