@@ -114,7 +114,8 @@ describe('ExpiryBanner', () => {
 
   it('shows the point value, its history and the disclosure in pool mode, in both languages', async () => {
     const history = [aPricePoint('2026-11-01T00:00:00Z', '100.0000', 1), aPricePoint('2026-11-10T00:00:00Z', '142.8571', 2), aPricePoint('2026-11-20T00:00:00Z', '168.4211', 3)];
-    const me = { pointDecimals: 2, pointPrice: '168.4211', pointValue: { minor: 320, perPoints: 19_000 }, expiring: null };
+    // ¥320 backing 190.00 points: ¥1.6842 a point.
+    const me = { pointDecimals: 2, pointPrice: '168.4211', pointValue: { minor: 32_000, perPoints: 19_000 }, expiring: null };
     renderBanner(aShop({ me, history }));
     const banner = await screen.findByRole('region', { name: 'Points expiring' });
     expect(within(banner).getByText('1 point is worth ¥1.6842 now.')).toBeTruthy();
@@ -129,10 +130,17 @@ describe('ExpiryBanner', () => {
   });
 
   it('values expiring pool points at the pool price, rounding down', async () => {
-    // pool ¥3.20 over 190.00 points: 10.00 points (1,000 units) are worth floor(1000 × 320 / 19000) = 16 fen.
-    const me = { pointDecimals: 2, pointPrice: '168.4211', pointValue: { minor: 320, perPoints: 19_000 }, expiring: { date: dayIn(0), expiresAt: 0, points: 1_000 } };
+    // pool ¥320 over 190.00 points: 10.00 points (1,000 units) are worth floor(1000 × 32000 / 19000) = 1,684 fen.
+    const me = { pointDecimals: 2, pointPrice: '168.4211', pointValue: { minor: 32_000, perPoints: 19_000 }, expiring: { date: dayIn(0), expiresAt: 0, points: 1_000 } };
     renderBanner(aShop({ me, history: [aPricePoint('2026-11-20T00:00:00Z', '168.4211', 1)] }));
-    expect(await screen.findByText(`10.00 points worth ¥0.16 expire today, on ${formatLocalDate(dayIn(0), 'en')}.`)).toBeTruthy();
+    expect(await screen.findByText(`10.00 points worth ¥16.84 expire today, on ${formatLocalDate(dayIn(0), 'en')}.`)).toBeTruthy();
+  });
+
+  it('rounds the pool price to 4 decimals once, from its exact value (SPEC §2)', async () => {
+    // ¥1.0000495 a point: the server's 4-place string in fen is "100.0050", which rounded again would read ¥1.0001.
+    const me = { pointDecimals: 0, pointPrice: '100.0050', pointValue: { minor: 10_000_495, perPoints: 100_000 }, expiring: null };
+    renderBanner(aShop({ me, history: [aPricePoint('2026-11-20T00:00:00Z', '100.0050', 1)] }));
+    expect(await screen.findByText('1 point is worth ¥1.0000 now.')).toBeTruthy();
   });
 
   it('shows a server failure with a retry', async () => {

@@ -4,7 +4,7 @@ import { type CallFailure, earlyAnswer } from './client';
 import { dismissOn, isDismissedOn } from './dismissal';
 import { POOL_HISTORY_LIMIT } from './first-calls';
 import { type Display, daysUntil, localDateIn } from './i18n';
-import { type ShopperMe, type UpcomingExpiries, shopperExpiry } from './shopper-api';
+import { type PoolPricePoint, type ShopperMe, type UpcomingExpiries, shopperExpiry } from './shopper-api';
 import { Sparkline } from './sparkline';
 import { useDisplay } from './use-display';
 import { type ConnectionProps, useJifenClient, useLocale } from './use-jifen-client';
@@ -113,14 +113,14 @@ export function ExpiryBanner(props: ExpiryBannerProps) {
       ) : null}
       {isPool ? (
         <>
-          <p>{t('pointValue', { price: display.price(me.value.pointPrice) })}</p>
+          <p>{t('pointValue', { price: display.exactPrice(me.value.pointValue.minor, me.value.pointValue.perPoints) })}</p>
           {history.value.length > 1 ? (
             <Sparkline
               values={history.value.map((point) => Number(point.price))}
               label={t('priceHistory', {
                 count: display.count(history.value.length),
-                first: display.price(history.value[0]!.price),
-                last: display.price(history.value[history.value.length - 1]!.price),
+                first: historyPrice(history.value[0]!, display),
+                last: historyPrice(history.value[history.value.length - 1]!, display),
               })}
             />
           ) : null}
@@ -142,6 +142,11 @@ export function ExpiryBanner(props: ExpiryBannerProps) {
 }
 
 /** Money the points would pay now (rounded down, SPEC §2): `pointValue` is minor units per point unit. */
+/** A price of the history from its exact pool and supply (rounded once); the server's string while nothing was outstanding. */
+function historyPrice(point: PoolPricePoint, display: Display): string {
+  return point.supply > 0 ? display.exactPrice(point.amount, point.supply) : display.price(point.price);
+}
+
 function pointsValue(me: ShopperMe, points: number): number {
   return valueOfPoints(points, ratio(BigInt(me.pointValue.minor), BigInt(me.pointValue.perPoints)));
 }

@@ -1,4 +1,4 @@
-import { type Locale, formatPointUnits } from '@jifen/rules';
+import { type Locale, formatPointUnits, formatRatio, ratio } from '@jifen/rules';
 
 /**
  * What the widgets say and how they write numbers, money and dates (SPEC §6): zh-CN and en, chosen
@@ -61,6 +61,17 @@ export function formatMoney(amountMinor: number, currency: string, locale: Local
 export function formatPrice(priceMinor: string, currency: string, locale: Locale): string {
   const digits = currencyDigits(currency);
   return formatDecimal(locale, shiftDecimal(priceMinor, digits), { style: 'currency', currency, currencyDisplay: 'narrowSymbol', minimumFractionDigits: 4, maximumFractionDigits: 4 });
+}
+
+/**
+ * A point's price from its exact value — `minor` minor units per `perUnits` point units — in major
+ * units, rounded once to 4 decimals (SPEC §2). `formatPrice` of the server's 4-place string in minor
+ * units would round twice: ¥1.0000495 arrives as "100.0050" fen and would show as ¥1.0001.
+ */
+export function formatExactPrice(value: { minor: number | bigint; perUnits: number | bigint }, pointDecimals: number, currency: string, locale: Locale): string {
+  const scale = 10n ** BigInt(currencyDigits(currency));
+  const perPoint = ratio(BigInt(value.minor) * 10n ** BigInt(pointDecimals), BigInt(value.perUnits) * scale);
+  return formatDecimal(locale, formatRatio(perPoint, 4), { style: 'currency', currency, currencyDisplay: 'narrowSymbol', minimumFractionDigits: 4, maximumFractionDigits: 4 });
 }
 
 /** Point units as displayed points, with the program's `pointDecimals`. */
@@ -350,6 +361,8 @@ export function displayFor(settings: DisplaySettings) {
     t,
     money: (amountMinor: number) => formatMoney(amountMinor, currency, locale),
     price: (priceMinor: string) => formatPrice(priceMinor, currency, locale),
+    /** A point's price from its exact value per point unit, rounded once (`formatExactPrice`). */
+    exactPrice: (minor: number, perUnits: number) => formatExactPrice({ minor, perUnits }, pointDecimals, currency, locale),
     /** "1,234 points", "1 point" / "1,234 积分". */
     points: (units: number) => t(isOnePoint(units) ? 'point' : 'points', { points: formatPointsNumber(units, pointDecimals, locale) }),
     /** Whether `units` read as exactly one point ("1", not "1.00"): English then takes the singular. */
