@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { type ClaimedMessage, type Ledger, claimDue, claimedMessageOf, getMerchant, markDelivered, markFailed } from '@jifen/api';
+import { type ClaimedMessage, type Ledger, OUTBOX_BACKOFF_MS_BASE, claimDue, claimedMessageOf, getMerchant, markDelivered, markFailed, releaseClaim } from '@jifen/api';
 
 /**
  * Webhook delivery (issue 4 "Webhooks"): the outbox rows the ledger wrote in the same transaction as
@@ -17,6 +17,10 @@ const TIMEOUT_MS_DEFAULT = 10_000;
 const BATCH_DEFAULT = 50;
 const BATCHES_PER_RUN_MAX = 20;
 const PARALLEL_DELIVERIES = 8;
+/** A merchant whose endpoint failed this many times in a row is skipped for the rest of the run. */
+const FAILURES_BEFORE_SKIPPING = 3;
+/** Beyond the timeouts a claimed batch may take: the claim's own write, each answer's mark. */
+const LEASE_MARGIN_MS = 30_000;
 
 export interface WebhookBody {
   id: string;
@@ -36,6 +40,15 @@ export function signWebhook(secret: string, timestampSeconds: number, body: stri
 export interface DeliveryOptions {
   fetch?: typeof fetch;
   timeoutMs?: number;
+}
+
+/**
+ * How long a claimed batch is leased: every round of parallel sends may run to the timeout, so the
+ * lease covers them all and a margin. A shorter one (the outbox's default minute against seven
+ * rounds of 10 s) let a second deliverer claim the last messages of a batch still being sent.
+ */
+export function batchLeaseMs(batchSize: number, timeoutMs: number): number {
+  return Math.ceil(batchSize / PARALLEL_DELIVERIES) * (timeoutMs + 5_000) + LEASE_MARGIN_MS;
 }
 
 type Outcome = { ok: true } | { ok: false; error: string };
@@ -83,25 +96,48 @@ export interface DeliveryReport {
   failed: number;
   /** Messages of merchants without a webhook URL: kept, and retried with backoff once one is set. */
   undeliverable: number;
+  /** Messages of a merchant whose endpoint kept failing this run: given back untried, due again shortly. */
+  skipped: number;
 }
 
-/** The `webhooks` job: claims due messages batch by batch and delivers them. */
-export async function deliverDueWebhooks(ledger: Ledger, options: DeliveryOptions & { batchSize?: number } = {}): Promise<DeliveryReport> {
-  const report: DeliveryReport = { delivered: 0, failed: 0, undeliverable: 0 };
+/**
+ * The `webhooks` job: claims due messages batch by batch and delivers them. One merchant's failing
+ * endpoint costs a run a few timeouts, not one per message: after `FAILURES_BEFORE_SKIPPING`
+ * failures in a row its messages are given back untried for the rest of the run, so the other
+ * merchants' messages (and the jobs after this one) are not held up behind its timeouts.
+ */
+export async function deliverDueWebhooks(
+  ledger: Ledger,
+  options: DeliveryOptions & { batchSize?: number; failuresBeforeSkipping?: number } = {},
+): Promise<DeliveryReport> {
+  const report: DeliveryReport = { delivered: 0, failed: 0, undeliverable: 0, skipped: 0 };
   const destinations = destinationCache(ledger);
+  const batchSize = options.batchSize ?? BATCH_DEFAULT;
+  const leaseMs = batchLeaseMs(batchSize, options.timeoutMs ?? TIMEOUT_MS_DEFAULT);
+  const failuresInARow = new Map<string, number>();
+  const failuresBeforeSkipping = options.failuresBeforeSkipping ?? FAILURES_BEFORE_SKIPPING;
   for (let batch = 0; batch < BATCHES_PER_RUN_MAX; batch += 1) {
-    const claimed = await claimDue(ledger, { limit: options.batchSize ?? BATCH_DEFAULT });
+    const claimed = await claimDue(ledger, { limit: batchSize, leaseMs });
     if (claimed.length === 0) break;
     await forEachLimited(claimed, PARALLEL_DELIVERIES, async (message) => {
+      if ((failuresInARow.get(message.merchantId) ?? 0) >= failuresBeforeSkipping) {
+        await releaseClaim(ledger, message.id, OUTBOX_BACKOFF_MS_BASE);
+        report.skipped += 1;
+        return;
+      }
       const destination = await destinations(message.merchantId);
       const outcome = await sendWebhook(message, destination, ledger.now(), options);
       if (outcome.ok) {
+        failuresInARow.set(message.merchantId, 0);
         await markDelivered(ledger, message.id);
         report.delivered += 1;
       } else {
         await markFailed(ledger, message.id, outcome.error);
         if (destination.url === null) report.undeliverable += 1;
-        else report.failed += 1;
+        else {
+          failuresInARow.set(message.merchantId, (failuresInARow.get(message.merchantId) ?? 0) + 1);
+          report.failed += 1;
+        }
       }
     });
   }
@@ -120,7 +156,7 @@ export interface ReplayOptions extends DeliveryOptions {
  * the order they were created — for a merchant whose endpoint lost events. It only sends: the
  * outbox's own delivery state is left as it is.
  */
-export async function replayWebhooks(ledger: Ledger, options: ReplayOptions): Promise<DeliveryReport & { total: number }> {
+export async function replayWebhooks(ledger: Ledger, options: ReplayOptions): Promise<Omit<DeliveryReport, 'skipped'> & { total: number }> {
   let query = ledger.db
     .selectFrom('outbox')
     .selectAll()

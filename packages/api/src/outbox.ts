@@ -143,6 +143,21 @@ export async function markFailed(ledger: Ledger, id: string, error: string): Pro
   });
 }
 
+/**
+ * Gives a claimed message back untried (a deliverer skipping a failing endpoint for the rest of its
+ * run): its claim's attempt is taken back and it is due again after `delayMs`.
+ */
+export async function releaseClaim(ledger: Ledger, id: string, delayMs: number): Promise<void> {
+  await ledger.write(async (tx) => {
+    await tx.db
+      .updateTable('outbox')
+      .set({ next_attempt_at: tx.now.getTime() + delayMs, attempts: sql<number>`case when attempts > 0 then attempts - 1 else 0 end` })
+      .where('id', '=', id)
+      .where('delivered_at', 'is', null)
+      .execute();
+  });
+}
+
 /** How long to wait after the `attempts`-th failed delivery. */
 export function outboxBackoffMs(attempts: number): number {
   const exponent = Math.min(Math.max(attempts, 1) - 1, 30);
