@@ -219,6 +219,23 @@ async function payOrder(
     if (program.valuation.kind === 'pool') await lockPool(tx, merchantId);
   }
 
+  const day = localDate(paidAt, program.timeZone);
+  // The month of that day (`localMonth` would convert the instant again).
+  const month = day.slice(0, 7);
+  // A fixed-value order journals its earning: on Postgres the head is locked with the budget row, so
+  // what follows reads nothing and its writes wait and go to the server as one statement with the
+  // commit's (pg-deferred-writes.ts) while the shop's two locks are held.
+  const lockBudget = () => lockBudgetMonth(tx, merchantId, month, { withHead: program.valuation.kind === 'fixed' });
+  // A captured hold journals (the head) and, in pool mode, pays out of the pool: its locks must come
+  // after the pool and the budget row, in the order every write takes them (shopper, pool, budget
+  // month, journal head), or a plain order holding the budget row and waiting for the head deadlocks
+  // with it. Without a hold the budget row is locked later, so its hold on the shop stays short.
+  let budget: Awaited<ReturnType<typeof lockBudgetMonth>> | null = null;
+  if (input.holdId !== undefined) {
+    if (program.valuation.kind === 'pool') await lockPool(tx, merchantId);
+    budget = await lockBudget();
+  }
+
   const couponCodes = input.couponCodes ?? [];
   // The coupons discount the goods — the amount less its shipping and tax, as the earning counts them
   // — and, for free shipping, the shipping; never the tax, and never the order total twice over.
@@ -241,13 +258,7 @@ async function payOrder(
   };
   const tiers = await tierBeforeAndAfter(tx, program, shopper, { paidAt, amount: input.amount });
   const segment = segmentOf({ hasEarlierPaidOrder: shopper.firstPaidAt !== null, isVip: shopper.isVip });
-  const day = localDate(paidAt, program.timeZone);
-  // The month of that day (`localMonth` would convert the instant again).
-  const month = day.slice(0, 7);
-  // A fixed-value order journals its earning: on Postgres the head is locked with the budget row, so
-  // what follows reads nothing and its writes wait and go to the server as one statement with the
-  // commit's (pg-deferred-writes.ts) while the shop's two locks are held.
-  const budget = await lockBudgetMonth(tx, merchantId, month, { withHead: program.valuation.kind === 'fixed' });
+  budget ??= await lockBudget();
 
   // Pool programs earn nothing at payment: pool points are minted when the order completes (SPEC §3.2).
   let earning: Earning | null = null;
