@@ -54,10 +54,20 @@ function port(value: string): number {
   return Number(value);
 }
 
+/** A date (`2026-11-11`, UTC midnight) or a date-time with seconds optional and a zone (`Z` or `±HH:MM`). */
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+
 function instantOption(name: string) {
   return (value: string): Date => {
+    const match = ISO_INSTANT.exec(value);
     const at = new Date(value);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) throw new InvalidArgumentError(`${name} must be an ISO 8601 date or date-time, e.g. 2026-11-11 or 2026-11-11T20:00:00+08:00`);
+    // Date parsing rolls 2026-02-30 over into March and reads trailing junk leniently: the calendar date must be the one given.
+    const [year, month, day] = (match ?? []).slice(1).map(Number);
+    const calendar = match === null ? null : new Date(Date.UTC(year!, month! - 1, day!));
+    const isCalendarDate = calendar !== null && calendar.getUTCFullYear() === year && calendar.getUTCMonth() === month! - 1 && calendar.getUTCDate() === day;
+    if (!isCalendarDate || Number.isNaN(at.getTime())) {
+      throw new InvalidArgumentError(`${name} must be an ISO 8601 date or date-time, e.g. 2026-11-11 or 2026-11-11T20:00:00+08:00`);
+    }
     return at;
   };
 }
@@ -94,13 +104,25 @@ function databaseOptions(env: Env): CreateDbOptions {
   return { url: env.DATABASE_URL, synchronous: env.SQLITE_SYNCHRONOUS, preparedStatements: env.PG_PREPARED_STATEMENTS };
 }
 
-async function withLedger<T>(env: Env, options: { migrate: boolean }, work: (ledger: Ledger) => Promise<T>): Promise<T> {
-  let store: JifenDb;
+/**
+ * Opens the database and asks it one question, so a URL that cannot be reached (a bad port, a
+ * database that does not exist, refused) is a configuration error — exit 2 — before the command's
+ * work begins, not a failure of that work (exit 1; for `verify`, a broken ledger).
+ */
+async function openReachable(env: Env, migrate: boolean): Promise<JifenDb> {
+  let store: JifenDb | undefined;
   try {
-    store = options.migrate ? await openDatabase(databaseOptions(env)) : createDb(databaseOptions(env));
+    store = migrate ? await openDatabase(databaseOptions(env)) : createDb(databaseOptions(env));
+    await store.db.selectNoFrom((eb) => eb.lit(1).as('one')).execute();
+    return store;
   } catch (error) {
+    await store?.close().catch(() => undefined);
     throw new UsageError(`cannot open the database (${redactUrl(env.DATABASE_URL)}): ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+async function withLedger<T>(env: Env, options: { migrate: boolean }, work: (ledger: Ledger) => Promise<T>): Promise<T> {
+  const store = await openReachable(env, options.migrate);
   try {
     return await work(new Ledger(store));
   } finally {
@@ -258,12 +280,7 @@ export function buildProgram(cli: CliOptions = {}): { program: Command; exitCode
     .description('bring the database schema up to date')
     .action(async () => {
       const env = await readEnv();
-      let store: JifenDb;
-      try {
-        store = createDb(databaseOptions(env));
-      } catch (error) {
-        throw new UsageError(`cannot open the database: ${error instanceof Error ? error.message : String(error)}`);
-      }
+      const store = await openReachable(env, false);
       try {
         const applied = await migrateToLatest(store.db);
         io.stdout(`${JSON.stringify({ applied })}\n`);

@@ -127,6 +127,21 @@ describeEachDialect('the jifen CLI', (dialect) => {
     expect(run.json).toEqual({ delivered: 0, failed: 0, undeliverable: 0, total: 0 });
     expect((await jifen('webhooks', 'replay', '--from', '2000-01-02', '--to', '2000-01-01')).code).toBe(EXIT_USAGE);
     expect((await jifen('webhooks', 'replay', '--from', 'yesterday', '--to', '2000-01-01')).code).toBe(EXIT_USAGE);
+    // Dates a parser would roll over or read past: refused, not replayed as another window.
+    for (const to of ['2000-02-30', '2000-01-02junk', '2000-01-02T25:00Z', '2000-01-02T10:00']) {
+      expect((await jifen('webhooks', 'replay', '--from', '2000-01-01', '--to', to)).code).toBe(EXIT_USAGE);
+    }
+    expect((await jifen('webhooks', 'replay', '--from', '2000-01-01', '--to', '2000-01-02T10:00:00+08:00')).code).toBe(EXIT_OK);
+  });
+
+  it('answers a database it cannot reach as bad configuration (exit 2), for every command, before any work', async () => {
+    const unreachable = parseEnv({ DATABASE_URL: dialect === 'postgres' ? 'postgres://postgres@127.0.0.1:1/jifen' : 'postgres://postgres@127.0.0.1:99999/jifen', LOG_LEVEL: 'silent' });
+    for (const args of [['migrate'], ['verify'], ['sweep'], ['webhooks', 'replay', '--from', '2000-01-01', '--to', '2000-01-02']]) {
+      let stderr = '';
+      const code = await main(['node', 'jifen', ...args], { env: unreachable, io: { stdout: () => undefined, stderr: (text) => (stderr += text) } });
+      expect([args[0], code]).toEqual([args[0], EXIT_USAGE]);
+      expect(stderr).toContain('cannot open the database');
+    }
   });
 
   it('verifies a sound ledger with exit 0, then names the first altered journal entry with exit 1', async () => {
@@ -143,4 +158,18 @@ describeEachDialect('the jifen CLI', (dialect) => {
     expect(broken.json.firstBad).toMatchObject({ merchantId: 'demo', seq: Number(entry.seq) });
     expect(broken.stderr).toContain('verify FAILED');
   });
+
+  it('refuses a merchant id already taken and a webhook URL that is not http(s), naming the option, writing nothing', async () => {
+    const first = await jifen('merchants', 'create', '--name', 'First', '--id', 'taken-id');
+    expect(first.code).toBe(EXIT_OK);
+    const again = await jifen('merchants', 'create', '--name', 'Second', '--id', 'taken-id');
+    expect(again.code).toBe(EXIT_USAGE);
+    expect(again.stderr).toContain('merchantId');
+    expect(again.stderr).not.toMatch(/UNIQUE|duplicate key/i);
+    const badUrl = await jifen('merchants', 'create', '--name', 'Bad hooks', '--id', 'bad-hooks', '--webhook-url', 'ftp://hooks.example');
+    expect(badUrl.code).toBe(EXIT_USAGE);
+    expect(badUrl.stderr).toContain('webhookUrl');
+    expect(await testDb().db.selectFrom('merchants').select('id').where('id', 'in', ['bad-hooks']).execute()).toEqual([]);
+  });
+
 });

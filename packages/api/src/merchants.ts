@@ -38,12 +38,17 @@ export async function createMerchant(ledger: Ledger, input: CreateMerchantInput)
   const program = validProgram(input.program ?? {});
   // A shopper token carries the merchant id as its `iss`: an id no token can carry would leave the widgets locked out.
   if (input.merchantId !== undefined && !isId(input.merchantId)) throw invalid('merchantId', 'must be 1 to 128 visible ASCII characters (no spaces)');
+  // Deliveries go to it for good: an address that is not http(s) would fail every one, retried for ever.
+  if (input.webhookUrl !== undefined && input.webhookUrl !== null && !isHttpUrl(input.webhookUrl)) throw invalid('webhookUrl', 'must be an http or https URL');
   const merchantId = input.merchantId ?? `m_${randomId(9)}`;
   const apiKey = `${API_KEY_PREFIX}${randomId(32)}`;
   const widgetSecret = randomId(32);
   const webhookSecret = randomId(32);
   const keyId = await ledger.write(async (tx) => {
     const at = tx.now.getTime();
+    if (input.merchantId !== undefined && (await tx.db.selectFrom('merchants').select('id').where('id', '=', input.merchantId).executeTakeFirst())) {
+      throw invalid('merchantId', 'is already taken by another merchant');
+    }
     await tx.db
       .insertInto('merchants')
       .values({
@@ -67,6 +72,15 @@ export async function createMerchant(ledger: Ledger, input: CreateMerchantInput)
     return firstKeyId;
   });
   return { merchantId, apiKey, keyId, widgetSecret, webhookSecret };
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 export interface ApiKeyView {
