@@ -21,6 +21,7 @@ import { spendableLot, spendableLots } from './accounts';
 import { couponDiscountForCart } from './coupons';
 import { JifenError } from './errors';
 import { type ProgramStamp, programAtVersion } from './merchants';
+import { readPool } from './pool-state';
 
 /**
  * The points + cash quote at checkout (SPEC §3.1 "Redemption"): what the shopper can use now, by the
@@ -227,15 +228,6 @@ function priceRedemption(input: {
     ...(input.items === undefined ? {} : { items: input.items }),
   });
   return { quote, unitValue, pool: input.pool, availablePoints: input.availablePoints };
-}
-
-/** The merchant's pool as it stands (all zero for fixed-value programs, whose value ignores it). */
-// Read on every quote (a fixed-value program's pool is empty, but the point value takes it): prepared once.
-const readPoolState = prepareQuery((db, key: { merchantId: string }) => db.selectFrom('pool_state').select(['amount', 'supply']).where('merchant_id', '=', key.merchantId));
-
-export async function readPool(db: Kysely<Database>, merchantId: string): Promise<PoolState> {
-  const row = await readPoolState.executeTakeFirst(db, { merchantId });
-  return { amount: minor(Number(row?.amount ?? 0)), supply: pointUnits(Number(row?.supply ?? 0)) };
 }
 
 export function pointValueOf(program: Program, pool: PoolState): PointValue {

@@ -1,4 +1,6 @@
+import { type Database, prepareQuery } from '@jifen/db';
 import { type PoolState, type PoolUse, type Program, burnForUse, minor, pointUnits, poolValuationOf } from '@jifen/rules';
+import type { Kysely } from 'kysely';
 import type { JournalEntryInput } from './journal';
 import type { WriteContext } from './ledger';
 
@@ -15,6 +17,15 @@ export interface PoolCounters {
   payouts?: number;
   minted?: number;
   burned?: number;
+}
+
+// Read on every quote (a fixed-value program's pool is empty, but the point value takes it): prepared once.
+const readPoolState = prepareQuery((db, key: { merchantId: string }) => db.selectFrom('pool_state').select(['amount', 'supply']).where('merchant_id', '=', key.merchantId));
+
+/** The merchant's pool as it stands, unlocked (all zero for fixed-value programs, whose value ignores it). */
+export async function readPool(db: Kysely<Database>, merchantId: string): Promise<PoolState> {
+  const row = await readPoolState.executeTakeFirst(db, { merchantId });
+  return { amount: minor(Number(row?.amount ?? 0)), supply: pointUnits(Number(row?.supply ?? 0)) };
 }
 
 /** The pool, locked for the rest of the transaction (Postgres `FOR UPDATE`; SQLite already serialises writers). */

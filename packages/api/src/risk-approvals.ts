@@ -14,7 +14,7 @@ import { JifenError, notFound } from './errors';
 import type { Ledger, WriteContext } from './ledger';
 import { getProgram } from './merchants';
 import { enqueue } from './outbox';
-import { lockPool } from './pool-state';
+import { lockPool, readPool } from './pool-state';
 
 /**
  * Risk controls of pool programs (SPEC §3.2 `risk`), figures from rules `risk.ts`:
@@ -191,8 +191,7 @@ export async function listPendingApprovals(db: Kysely<Database>, merchantId: str
   const { program } = await getProgram(db, merchantId);
   if (program.valuation.kind !== 'pool') return [];
   const { risk } = poolValuationOf(program);
-  const pool = await db.selectFrom('pool_state').select('supply').where('merchant_id', '=', merchantId).executeTakeFirst();
-  const supply = pool?.supply ?? 0;
+  const { supply } = await readPool(db, merchantId);
   // Driven from the open holds (few: the checkouts in progress), never from the shop's shoppers.
   const rows = await db
     .selectFrom('holds')
@@ -228,9 +227,8 @@ export async function listPendingApprovals(db: Kysely<Database>, merchantId: str
   }));
 }
 
-/** Whether `holdings` are more than the program's `concentrationReview` of the pool's supply now; never in a classic program. */
-export async function isHoldingConcentratedNow(db: Kysely<Database>, merchantId: string, program: Program, holdings: number): Promise<boolean> {
+/** Whether `holdings` are more than the program's `concentrationReview` of `supply`; never in a classic program. */
+export function isConcentrated(program: Program, supply: number, holdings: number): boolean {
   if (program.valuation.kind !== 'pool') return false;
-  const pool = await db.selectFrom('pool_state').select('supply').where('merchant_id', '=', merchantId).executeTakeFirst();
-  return isHoldingConcentrated({ holdings, supply: pool?.supply ?? 0, concentrationReview: poolValuationOf(program).risk.concentrationReview });
+  return isHoldingConcentrated({ holdings, supply, concentrationReview: poolValuationOf(program).risk.concentrationReview });
 }

@@ -1,11 +1,11 @@
 import { type Database, prepareQuery } from '@jifen/db';
 import {
+  EMPTY_POOL,
   type PoolState,
   type Program,
   type TierSpend,
   type TierStatus,
   formatRatio,
-  minor,
   pointUnitValue,
   pointUnits,
   pointValuePerPoint,
@@ -20,7 +20,8 @@ import { notFound } from './errors';
 import { fromJournalRow } from './journal';
 import type { Ledger } from './ledger';
 import { getProgram } from './merchants';
-import { isHoldingConcentratedNow } from './risk-approvals';
+import { readPool } from './pool-state';
+import { isConcentrated } from './risk-approvals';
 
 /**
  * What a shopper (and the merchant, about a shopper) reads: balances, tier, point value, the next
@@ -156,11 +157,6 @@ function emptyAccount(merchantId: string, shopperId: string, program: Program, n
   };
 }
 
-async function poolStateOf(db: Kysely<Database>, merchantId: string): Promise<PoolState | undefined> {
-  const row = await db.selectFrom('pool_state').select(['amount', 'supply']).where('merchant_id', '=', merchantId).executeTakeFirst();
-  return row ? { amount: minor(Number(row.amount)), supply: pointUnits(Number(row.supply)) } : undefined;
-}
-
 /** The soonest expiry among the shopper's available, unreserved points. */
 async function soonestExpiring(db: Kysely<Database>, program: Program, merchantId: string, shopperId: string, now: Date): Promise<ShopperMe['expiring']> {
   // The earliest lots are enough: the soonest day's lots come first in expiry order.
@@ -183,12 +179,24 @@ async function soonestExpiring(db: Kysely<Database>, program: Program, merchantI
 
 /** `shopper.me` (SPEC Appendix A). */
 export async function shopperMe(db: Kysely<Database>, merchantId: string, shopperId: string, now: Date): Promise<ShopperMe> {
+  return (await shopperView(db, merchantId, shopperId, now)).me;
+}
+
+/** The shopper as `shopper.me` shows them, with what it read: their stored account (null before their first event), program and pool. */
+async function shopperView(
+  db: Kysely<Database>,
+  merchantId: string,
+  shopperId: string,
+  now: Date,
+): Promise<{ me: ShopperMe; account: ShopperAccount | null; program: Program; pool: PoolState }> {
   const { program } = await getProgram(db, merchantId);
-  const account = (await readAccount(db, merchantId, shopperId)) ?? emptyAccount(merchantId, shopperId, program, now);
+  const stored = await readAccount(db, merchantId, shopperId);
+  const account = stored ?? emptyAccount(merchantId, shopperId, program, now);
   const tier = toShopperTier(await shopperTierStatus(db, program, account, now));
-  const pool = program.valuation.kind === 'pool' ? await poolStateOf(db, merchantId) : undefined;
+  // A fixed-value program's value ignores the pool: no read.
+  const pool = program.valuation.kind === 'pool' ? await readPool(db, merchantId) : EMPTY_POOL;
   const unitValue = pointUnitValue(program, pool);
-  return {
+  const me: ShopperMe = {
     shopperId,
     balance: { available: account.available, pending: account.pending, held: account.held, debt: account.debt },
     tier: { id: tier.id, multiplier: tier.multiplier },
@@ -201,6 +209,7 @@ export async function shopperMe(db: Kysely<Database>, merchantId: string, shoppe
     valuation: program.valuation.kind,
     expiring: await soonestExpiring(db, program, merchantId, shopperId, now),
   };
+  return { me, account: stored, program, pool };
 }
 
 export interface ActivityEntry {
@@ -260,11 +269,10 @@ export interface ShopperDetail extends ShopperMe {
 
 /** `merchant.shoppers.get`: the shopper as the merchant sees them; an unknown shopper is NOT_FOUND. */
 export async function getShopper(db: Kysely<Database>, merchantId: string, shopperId: string, now: Date): Promise<ShopperDetail> {
-  const account = await readAccount(db, merchantId, shopperId);
+  const { me, account, program, pool } = await shopperView(db, merchantId, shopperId, now);
   if (account === null) throw notFound('shopperId', 'shopper');
-  const { program } = await getProgram(db, merchantId);
   return {
-    ...(await shopperMe(db, merchantId, shopperId, now)),
+    ...me,
     isVip: account.isVip,
     referredBy: account.referredBy,
     completedReferrals: account.completedReferrals,
@@ -272,7 +280,7 @@ export async function getShopper(db: Kysely<Database>, merchantId: string, shopp
     firstPaidAt: account.firstPaidAt,
     createdAt: account.createdAt,
     // Their share of the supply as it stands, as a redemption would ask it (risk-approvals.ts).
-    flagged: await isHoldingConcentratedNow(db, merchantId, program, account.available + account.held + account.pending),
+    flagged: isConcentrated(program, pool.supply, account.available + account.held + account.pending),
   };
 }
 

@@ -12,7 +12,7 @@ import {
 import { type Kysely, sql } from 'kysely';
 import { type BalanceDelta, changeBalancesMany, lockShoppers } from './accounts';
 import { runCapOuts } from './capout';
-import { readPool } from './checkout';
+import { readPool } from './pool-state';
 import { type ExpireHoldsReport, expireHolds } from './holds';
 import type { JournalEntryInput } from './journal';
 import type { Ledger, WriteContext } from './ledger';
