@@ -1,4 +1,4 @@
-import { type Database, prepareLockingRead, prepareQuery } from '@jifen/db';
+import { type Database, type NewOrderEventRow, prepareLockingRead, prepareQuery } from '@jifen/db';
 import type { QueryCreator } from 'kysely';
 import { canonicalJson, firstDifferentField, sha256Hex } from './canonical';
 import { JifenError } from './errors';
@@ -129,28 +129,18 @@ export async function storeWaitingEvent(
     .where('order_id', '=', event.orderId)
     .executeTakeFirst();
   const receivedAt = Math.max(tx.now.getTime(), last?.at === null || last?.at === undefined ? 0 : Number(last.at) + 1);
-  const inserted = await tx.db
-    .insertInto('order_events')
-    .values({
-      merchant_id: event.merchantId,
-      event_id: eventId,
-      order_id: event.orderId,
-      kind: event.kind,
-      payload,
-      payload_hash: payloadHash,
-      received_at: receivedAt,
-      applied_at: null,
-    })
-    .onConflict((conflict) => conflict.columns(['merchant_id', 'event_id']).doNothing())
-    .executeTakeFirst();
-  if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) return;
-  const existing = await tx.db
-    .selectFrom('order_events')
-    .select(['payload', 'payload_hash'])
-    .where('merchant_id', '=', event.merchantId)
-    .where('event_id', '=', eventId)
-    .executeTakeFirstOrThrow();
-  if (existing.payload_hash !== payloadHash) {
+  const existing = await insertEventOnce(tx, {
+    merchant_id: event.merchantId,
+    event_id: eventId,
+    order_id: event.orderId,
+    kind: event.kind,
+    payload,
+    payload_hash: payloadHash,
+    received_at: receivedAt,
+    applied_at: null,
+  });
+  if (existing === null) return;
+  if (existing.payloadHash !== payloadHash) {
     const field = firstDifferentField(JSON.parse(existing.payload) as Record<string, unknown>, event.payload) ?? 'payload';
     throw new JifenError('IDEMPOTENCY_CONFLICT', { scope: `orders.${event.kind}`, key: event.key, field }, field);
   }
@@ -168,16 +158,37 @@ export async function claimRefundId(tx: WriteContext, refund: { merchantId: stri
   const eventId = `refunded:${refund.refundId}`;
   const payload = canonicalJson(refund.payload);
   const at = tx.now.getTime();
-  const inserted = await tx.db
-    .insertInto('order_events')
-    .values({ merchant_id: refund.merchantId, event_id: eventId, order_id: refund.orderId, kind: 'refunded', payload, payload_hash: sha256Hex(payload), received_at: at, applied_at: at })
-    .onConflict((conflict) => conflict.columns(['merchant_id', 'event_id']).doNothing())
-    .executeTakeFirst();
-  if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) return;
-  const existing = await tx.db.selectFrom('order_events').select('order_id').where('merchant_id', '=', refund.merchantId).where('event_id', '=', eventId).executeTakeFirstOrThrow();
-  if (existing.order_id !== refund.orderId) {
+  const existing = await insertEventOnce(tx, {
+    merchant_id: refund.merchantId,
+    event_id: eventId,
+    order_id: refund.orderId,
+    kind: 'refunded',
+    payload,
+    payload_hash: sha256Hex(payload),
+    received_at: at,
+    applied_at: at,
+  });
+  if (existing === null) return;
+  if (existing.orderId !== refund.orderId) {
     throw new JifenError('IDEMPOTENCY_CONFLICT', { scope: 'orders.refunded', key: refund.refundId, field: 'orderId' }, 'orderId');
   }
+}
+
+/** Inserts an event row unless its id is taken; null when it was inserted, else the row already there. */
+async function insertEventOnce(tx: WriteContext, row: NewOrderEventRow): Promise<{ orderId: string; payload: string; payloadHash: string } | null> {
+  const inserted = await tx.db
+    .insertInto('order_events')
+    .values(row)
+    .onConflict((conflict) => conflict.columns(['merchant_id', 'event_id']).doNothing())
+    .executeTakeFirst();
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) return null;
+  const existing = await tx.db
+    .selectFrom('order_events')
+    .select(['order_id', 'payload', 'payload_hash'])
+    .where('merchant_id', '=', row.merchant_id)
+    .where('event_id', '=', row.event_id)
+    .executeTakeFirstOrThrow();
+  return { orderId: existing.order_id, payload: existing.payload, payloadHash: existing.payload_hash };
 }
 
 const readWaitingEvents = prepareQuery((db, key: { merchantId: string; orderId: string }) =>
