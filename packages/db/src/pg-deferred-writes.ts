@@ -131,10 +131,7 @@ export class WriteBuffer {
       return heldResult(kind === 'commit' ? 'COMMIT' : 'ROLLBACK');
     }
     try {
-      return await this.send(this.withWaiting({ sql, values: [...values] }));
-    } catch (error) {
-      if (this.inTransaction && !ends) this.failure = error;
-      throw error;
+      return await this.sendNotingFailure(this.withWaiting({ sql, values: [...values] }), ends);
     } finally {
       if (ends) this.inTransaction = false;
     }
@@ -159,10 +156,15 @@ export class WriteBuffer {
     this.refuseAfterFailure();
     const statements = this.withWaiting(undefined);
     if (statements.length === 0) return;
+    await this.sendNotingFailure(statements, false);
+  }
+
+  /** Sends; a failure inside the transaction, short of the statement ending it, leaves only a rollback possible. */
+  private async sendNotingFailure(statements: SentStatement[], ends: boolean): Promise<unknown> {
     try {
-      await this.send(statements);
+      return await this.send(statements);
     } catch (error) {
-      if (this.inTransaction) this.failure = error;
+      if (this.inTransaction && !ends) this.failure = error;
       throw error;
     }
   }
