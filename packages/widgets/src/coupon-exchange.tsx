@@ -252,7 +252,7 @@ function reasonText(entry: CatalogEntry, available: number, display: Display): s
     case 'INSUFFICIENT_POINTS': {
       const held = typeof reason.available === 'number' ? reason.available : available;
       const missing = Math.max(0, entry.pointsCost - held);
-      return t(display.isOnePoint(missing) ? 'reasonInsufficientPoint' : 'reasonInsufficientPoints', { missing: display.pointsNumber(missing) });
+      return display.pointsMessage(missing, 'reasonInsufficientPoint', 'reasonInsufficientPoints', 'missing');
     }
     default:
       return t('reasonOther');

@@ -40,7 +40,7 @@ describe('i18n', () => {
 
   it('writes exactly one point in the singular in English, and anything else in the plural', () => {
     const whole = displayFor({ locale: 'en', currency: 'CNY', timeZone: 'Asia/Shanghai', pointDecimals: 0 });
-    expect([whole.points(1), whole.points(0), whole.points(2), whole.t(whole.isOnePoint(1) ? 'pendingPoint' : 'pendingPoints', { points: '1' })]).toEqual([
+    expect([whole.points(1), whole.points(0), whole.points(2), whole.pointsMessage(1, 'pendingPoint', 'pendingPoints')]).toEqual([
       '1 point',
       '0 points',
       '2 points',

@@ -355,7 +355,15 @@ export interface DisplaySettings {
 export function displayFor(settings: DisplaySettings) {
   const { locale, currency, timeZone, pointDecimals } = settings;
   const t = translator(locale);
-  const isOnePoint = (units: number) => formatPointsNumber(units, pointDecimals, locale) === '1';
+  const pointsNumber = (units: number) => formatPointsNumber(units, pointDecimals, locale);
+  /**
+   * A message counting `units` points, filled in as `{<slot>}`: the `one` form when they read as
+   * exactly one point ("1", not "1.00": English then takes the singular), else `other`.
+   */
+  const pointsMessage = (units: number, one: MessageKey, other: MessageKey, slot = 'points') => {
+    const number = pointsNumber(units);
+    return t(number === '1' ? one : other, { [slot]: number });
+  };
   return {
     ...settings,
     t,
@@ -364,10 +372,9 @@ export function displayFor(settings: DisplaySettings) {
     /** A point's price from its exact value per point unit, rounded once (`formatExactPrice`). */
     exactPrice: (minor: number, perUnits: number) => formatExactPrice({ minor, perUnits }, pointDecimals, currency, locale),
     /** "1,234 points", "1 point" / "1,234 积分". */
-    points: (units: number) => t(isOnePoint(units) ? 'point' : 'points', { points: formatPointsNumber(units, pointDecimals, locale) }),
-    /** Whether `units` read as exactly one point ("1", not "1.00"): English then takes the singular. */
-    isOnePoint,
-    pointsNumber: (units: number) => formatPointsNumber(units, pointDecimals, locale),
+    points: (units: number) => pointsMessage(units, 'point', 'points'),
+    pointsMessage,
+    pointsNumber,
     count: (value: number) => formatCount(value, locale),
     date: (date: string) => formatLocalDate(date, locale),
     dateOf: (at: Date) => formatLocalDate(localDateIn(at, timeZone), locale),

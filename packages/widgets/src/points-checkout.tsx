@@ -286,7 +286,7 @@ export function PointsCheckout(props: PointsCheckoutProps) {
   const balance = (
     <>
       <p>{display.t('balance', { points: display.points(available), money: display.money(valueOfPoints(available, unitValue)) })}</p>
-      {me.value.balance.pending > 0 ? <p className="muted">{display.t(display.isOnePoint(me.value.balance.pending) ? 'pendingPoint' : 'pendingPoints', { points: display.pointsNumber(me.value.balance.pending) })}</p> : null}
+      {me.value.balance.pending > 0 ? <p className="muted">{display.pointsMessage(me.value.balance.pending, 'pendingPoint', 'pendingPoints')}</p> : null}
     </>
   );
 
