@@ -112,8 +112,9 @@ function databaseOptions(env: Env): CreateDbOptions {
 async function openReachable(env: Env, migrate: boolean): Promise<JifenDb> {
   let store: JifenDb | undefined;
   try {
+    // openDatabase migrates, so it has reached the server; a bare createDb has not yet: probe it.
     store = migrate ? await openDatabase(databaseOptions(env)) : createDb(databaseOptions(env));
-    await store.db.selectNoFrom((eb) => eb.lit(1).as('one')).execute();
+    if (!migrate) await store.db.selectNoFrom((eb) => eb.lit(1).as('one')).execute();
     return store;
   } catch (error) {
     await store?.close().catch(() => undefined);
