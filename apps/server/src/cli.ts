@@ -108,8 +108,15 @@ function databaseOptions(env: Env): CreateDbOptions {
  * Opens the database and asks it one question, so a URL that cannot be reached (a bad port, a
  * database that does not exist, refused) is a configuration error — exit 2 — before the command's
  * work begins, not a failure of that work (exit 1; for `verify`, a broken ledger).
+ *
+ * `create`: whether the command may bring a new database into being. On SQLite opening a file
+ * creates it, so a command that only reads or works on a ledger (`verify`, `sweep`, `simulate`,
+ * `webhooks replay`) checks first that the file is there: a mistyped path is reported as such,
+ * and no empty file is left behind.
  */
-async function openReachable(env: Env, migrate: boolean): Promise<JifenDb> {
+async function openReachable(env: Env, options: { migrate: boolean; create: boolean }): Promise<JifenDb> {
+  const { migrate } = options;
+  if (!options.create) requireSqliteFile(env.DATABASE_URL);
   let store: JifenDb | undefined;
   try {
     // openDatabase migrates, so it has reached the server; a bare createDb has not yet: probe it.
@@ -122,8 +129,22 @@ async function openReachable(env: Env, migrate: boolean): Promise<JifenDb> {
   }
 }
 
+/** Exit 2 when `url` names a SQLite file that does not exist (see `openReachable`). */
+function requireSqliteFile(url: string): void {
+  let location: ReturnType<typeof parseDatabaseUrl>;
+  try {
+    location = parseDatabaseUrl(url);
+  } catch {
+    return; // openReachable reports the bad URL itself
+  }
+  if (location.dialect === 'sqlite' && location.path !== ':memory:' && !existsSync(location.path)) {
+    throw new UsageError(`no SQLite database at ${resolve(location.path)}: check DATABASE_URL, or create it with \`jifen migrate\` (or \`jifen start\`)`);
+  }
+}
+
+/** `migrate: true` — the command brings the schema up to date first, creating the database if need be; false — it works on the database as it is, which must exist. */
 async function withLedger<T>(env: Env, options: { migrate: boolean }, work: (ledger: Ledger) => Promise<T>): Promise<T> {
-  const store = await openReachable(env, options.migrate);
+  const store = await openReachable(env, { migrate: options.migrate, create: options.migrate });
   try {
     return await work(new Ledger(store));
   } finally {
@@ -281,7 +302,7 @@ export function buildProgram(cli: CliOptions = {}): { program: Command; exitCode
     .description('bring the database schema up to date')
     .action(async () => {
       const env = await readEnv();
-      const store = await openReachable(env, false);
+      const store = await openReachable(env, { migrate: false, create: true });
       try {
         const applied = await migrateToLatest(store.db);
         io.stdout(`${JSON.stringify({ applied })}\n`);

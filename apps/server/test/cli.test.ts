@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { merchantForApiKey } from '@jifen/api';
 import { describeEachDialect, useTestDb } from '@jifen/db/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, main } from '../src/cli';
 import { type Env, parseEnv } from '../src/env';
 import type { Json } from './support/http';
@@ -172,4 +172,33 @@ describeEachDialect('the jifen CLI', (dialect) => {
     expect(await testDb().db.selectFrom('merchants').select('id').where('id', 'in', ['bad-hooks']).execute()).toEqual([]);
   });
 
+});
+
+describe('the jifen CLI on a SQLite path with no file', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'jifen-cli-missing-'));
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+  it('answers exit 2 naming the path for every command that works on an existing ledger, and creates no file', async () => {
+    const path = join(folder, 'typo.db');
+    const programFile = join(folder, 'program.json');
+    writeFileSync(programFile, '{}');
+    const env = parseEnv({ DATABASE_URL: `sqlite:${path}`, LOG_LEVEL: 'silent' });
+    for (const args of [['verify'], ['sweep'], ['simulate', '--program', programFile], ['webhooks', 'replay', '--from', '2000-01-01', '--to', '2000-01-02']]) {
+      let stderr = '';
+      const code = await main(['node', 'jifen', ...args], { env, io: { stdout: () => undefined, stderr: (text) => (stderr += text) } });
+      expect([args[0], code]).toEqual([args[0], EXIT_USAGE]);
+      expect(stderr).toContain(`no SQLite database at ${path}`);
+      expect(existsSync(path)).toBe(false);
+    }
+  });
+
+  it('lets migrate create the file', async () => {
+    const path = join(folder, 'new.db');
+    const env = parseEnv({ DATABASE_URL: path, LOG_LEVEL: 'silent' });
+    const code = await main(['node', 'jifen', 'migrate'], { env, io: { stdout: () => undefined, stderr: () => undefined } });
+    expect(code).toBe(EXIT_OK);
+    expect(existsSync(path)).toBe(true);
+    const verify = await main(['node', 'jifen', 'verify'], { env, io: { stdout: () => undefined, stderr: () => undefined } });
+    expect(verify).toBe(EXIT_OK);
+  });
 });
