@@ -1,4 +1,4 @@
-import type { Database } from '@jifen/db';
+import { type Database, readSnapshot } from '@jifen/db';
 import { type Kysely, sql } from 'kysely';
 import { type ChainBreak, verifyChain } from './journal';
 import { getProgram } from './merchants';
@@ -24,8 +24,16 @@ export interface VerifyReport {
   journalEntries: number;
 }
 
-/** Checks one merchant: the hash chain first, then every balance invariant. */
+/**
+ * Checks one merchant: the hash chain first, then every balance invariant — all of it on one
+ * snapshot (`readSnapshot`), so it can run beside a live server: an order committed while it reads
+ * is wholly in what it checks or wholly out of it.
+ */
 export async function verifyMerchant(db: Kysely<Database>, merchantId: string): Promise<VerifyReport> {
+  return readSnapshot(db, (snapshot) => verifySnapshot(snapshot, merchantId));
+}
+
+async function verifySnapshot(db: Kysely<Database>, merchantId: string): Promise<VerifyReport> {
   const chain = await verifyChain(db, merchantId);
   const head = await db.selectFrom('journal_heads').select('seq').where('merchant_id', '=', merchantId).executeTakeFirst();
   const violations = [

@@ -4,6 +4,7 @@ export { type DatabaseLocation, parseDatabaseUrl } from './database-url';
 export { isRetryableTransactionError, isUniqueViolation } from './database-errors';
 export { type SqliteSynchronous, openSqlite, ownTransaction, releaseTransaction } from './sqlite-dialect';
 export { migrateToLatest } from './migrate';
+export { readSnapshot } from './read-snapshot';
 export * from './rows';
 export { newId } from './ids';
 export { type PreparedQuery, insertMany, prepareLockingRead, prepareQuery } from './prepared-query';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 /**
- * Child processes for the multi-process tests. A worker entry (`race-worker.ts`, `ingest-worker.ts`)
+ * Child processes for the multi-process tests. A worker entry (`race-worker.ts`, `ingest-worker.ts`, `order-writer.ts`)
  * is bundled once per test file with esbuild into one ES module and started with plain `node`.
  * `node --import tsx` works too, but it transpiles the api, db and rules sources on every start
  * (about 2 s of CPU here), and the crash test starts a child 21 times on 2 shared cores; a bundle
@@ -16,7 +16,7 @@ import { build } from 'esbuild';
 const harnessFolder = dirname(fileURLToPath(import.meta.url));
 const bundleFolder = join(harnessFolder, '..', '..', 'node_modules', '.cache', 'jifen-test-harness');
 
-export type WorkerEntry = 'race-worker' | 'ingest-worker';
+export type WorkerEntry = 'race-worker' | 'ingest-worker' | 'order-writer';
 
 export interface WorkerBundle {
   path: string;
