@@ -1,4 +1,4 @@
-import type { Database } from '@jifen/db';
+import { type Database, readSnapshot } from '@jifen/db';
 import {
   endOfLocalMonth,
   formatPoolPrice,
@@ -51,7 +51,16 @@ export interface ReportsSummary {
   pool: { amount: number; supply: number; price: string } | null;
 }
 
+/**
+ * Read on one snapshot (`readSnapshot`), so the figures are of one moment: a write committed while the
+ * report reads is in all of them or in none — the liability's points and the pool's supply never
+ * disagree, nor the month's issuance and its budget.
+ */
 export async function reportsSummary(db: Kysely<Database>, merchantId: string, now: Date): Promise<ReportsSummary> {
+  return readSnapshot(db, (snapshot) => summaryOf(snapshot, merchantId, now));
+}
+
+async function summaryOf(db: Kysely<Database>, merchantId: string, now: Date): Promise<ReportsSummary> {
   const { program } = await getProgram(db, merchantId);
   const month = localMonth(now, program.timeZone);
 
