@@ -1,11 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Database } from '@jifen/db';
 import { type JifenDb, createDb, migrateToLatest } from '@jifen/db';
-import { type TestDb, createTestDb } from '@jifen/db/testing';
-import type { Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestDb, createTestDb, describeEachDialect } from '@jifen/db/testing';
+import { type Kysely, sql } from 'kysely';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Ledger } from '../src/ledger';
 import { assertLedgerInvariants } from '../src/verify';
 import { aShopMerchant, anIndependentShopperProgram } from './harness/builders';
@@ -16,12 +17,13 @@ import { type WorkerBundle, bundleWorker, startWorker } from './harness/worker-b
 
 /**
  * Crash (SPEC §7 "A crash or kill -9 mid-write loses no committed event and leaves no half-written
- * one"; issue 3 "Tests"), on SQLite, the embedded default, at `synchronous=FULL`: a child process
- * ingests a shop's event stream and is killed with SIGKILL at 20 moments — most at random, one
- * frozen inside a refund's transaction, one inside the expiry sweep's. After each kill the ledger
- * verifies, every event the child acknowledged is there, no event is half there, and the next child
- * retries from the first unacknowledged event. The end state is the model's: the same stream applied
- * once, without kills, to a fresh database.
+ * one"; issue 3 "Tests"), on SQLite at `synchronous=FULL` and on Postgres: a child process ingests
+ * a shop's event stream and is killed with SIGKILL at 20 moments — most at random, one frozen inside
+ * a refund's transaction, one inside the expiry sweep's. After each kill the ledger verifies, every
+ * event the child acknowledged is there, no event is half there, and the next child retries from
+ * the first unacknowledged event. The end state is the model's: the same stream applied once,
+ * without kills, to a fresh database. On Postgres the killed child's connections close with it, and
+ * the server rolls back what they had open; the checks wait until those sessions are gone.
  */
 
 const START = new Date('2026-01-05T02:00:00Z');
@@ -58,15 +60,18 @@ afterAll(async () => {
   await modelStore?.close();
 });
 
-describe('crash: a child ingesting events killed with SIGKILL at 20 moments (sqlite)', () => {
+describeEachDialect('crash: a child ingesting events killed with SIGKILL at 20 moments', (dialect) => {
   let testDb: TestDb;
+  let folder: string;
 
   beforeAll(async () => {
-    testDb = await createTestDb('sqlite');
+    testDb = await createTestDb(dialect);
+    folder = mkdtempSync(join(tmpdir(), 'jifen-crash-'));
   });
 
   afterAll(async () => {
     await testDb?.close();
+    if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
   });
 
   it('after each restart the ledger verifies, acknowledged events are all there, none is half-written, and retries give one effect each', async () => {
@@ -88,7 +93,7 @@ describe('crash: a child ingesting events killed with SIGKILL at 20 moments (sql
 
     const ledger = new Ledger(testDb, { clock: () => START });
     const merchantId = await aShopMerchant(ledger, PROGRAM);
-    const eventsPath = join(dirname(testDb.sqlitePath!), 'events.json');
+    const eventsPath = join(folder, 'events.json');
     writeFileSync(eventsPath, JSON.stringify(events));
 
     const plans = killPlans(random, events, history);
@@ -96,6 +101,7 @@ describe('crash: a child ingesting events killed with SIGKILL at 20 moments (sql
     for (const planned of plans) {
       const plan = await fromHere(planned, next, (index) => alreadyWritten(testDb.db, merchantId, events[index]!));
       const run = await ingest({ eventsPath, merchantId, from: next, plan });
+      await untilTheChildsSessionsEnd(testDb);
       expect(run.refused, 'the stream has no refusals: every retry is a replay or a first attempt').toEqual([]);
       expect(run.killed, `the kill (${describePlan(plan)}) landed before the child finished`).toBe(true);
       const lastAcked = run.acked.length > 0 ? Math.max(...run.acked) : next - 1;
@@ -176,6 +182,24 @@ function watch(child: ChildProcess, plan: KillPlan | null): Promise<IngestRun> {
       else reject(new Error(`ingest worker exited with ${code ?? signal}: ${stderr.join('').slice(-3000)}`));
     });
   });
+}
+
+/**
+ * Postgres: waits until no session of another process is still working on the test database. A
+ * killed child's backends notice the closed socket and roll back (or finish a commit already under
+ * way) a moment after the kill; a check made meanwhile could see a commit land between two of its
+ * statements. The parent's own pooled connections are idle between its queries.
+ */
+async function untilTheChildsSessionsEnd(testDb: TestDb): Promise<void> {
+  if (testDb.sqlitePath !== null) return;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const { rows } = await sql<{ busy: number }>`select count(*) as busy from pg_stat_activity
+      where datname = current_database() and pid <> pg_backend_pid() and state is distinct from 'idle'`.execute(testDb.db);
+    if (Number(rows[0]!.busy) === 0) return;
+    if (Date.now() > deadline) throw new Error(`crash test: ${rows[0]!.busy} session(s) of the killed child still open after 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /**
