@@ -1,17 +1,18 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
-import { afterEach, describe, expect, test } from 'vitest';
+import { sql } from 'kysely';
+import { afterEach, expect, test } from 'vitest';
 import { migrations } from '../src/migrations';
-import { type TestDb, createTestDb } from '../src/testing';
+import { type TestDb, createTestDb, describeEachDialect } from '../src/testing';
 
 /**
- * Two processes starting on one fresh SQLite file (a server and a CLI, two servers): each runs
- * `migrateToLatest`. The Migrator runs in one BEGIN IMMEDIATE transaction (sqlite-dialect.ts,
- * `TransactionalDdlSqliteAdapter`), so the second waits on the busy timeout and finds the work done.
- * Inside one process better-sqlite3's busy wait blocks the very thread holding the lock, so this
- * takes two processes.
+ * Two processes starting on one fresh database (a server and a CLI, two servers, two replicas): each
+ * runs `migrateToLatest`. On SQLite the Migrator runs in one BEGIN IMMEDIATE transaction
+ * (sqlite-dialect.ts, `TransactionalDdlSqliteAdapter`), so the second waits on the busy timeout and
+ * finds the work done; inside one process better-sqlite3's busy wait blocks the very thread holding
+ * the lock, so this takes two processes. On Postgres Kysely's Migrator takes a transaction-scoped
+ * advisory lock, and the second waits for it.
  */
 
 const source = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'index.ts');
@@ -36,7 +37,7 @@ function migrateInAnotherProcess(url: string, startAt: number): Promise<{ code: 
   });
 }
 
-describe('migrations started by two processes at once on a fresh SQLite file', () => {
+describeEachDialect('migrations started by two processes at once on a fresh database', (dialect) => {
   let testDb: TestDb | undefined;
   afterEach(async () => {
     await testDb?.close();
@@ -44,22 +45,16 @@ describe('migrations started by two processes at once on a fresh SQLite file', (
   });
 
   test('both succeed, and each migration runs once', async () => {
-    testDb = await createTestDb('sqlite', { migrate: false });
-    const url = `sqlite:${testDb.sqlitePath!}`;
+    testDb = await createTestDb(dialect, { migrate: false });
     const startAt = Date.now() + 4_000;
-    const runs = await Promise.all([migrateInAnotherProcess(url, startAt), migrateInAnotherProcess(url, startAt)]);
+    const runs = await Promise.all([migrateInAnotherProcess(testDb.url, startAt), migrateInAnotherProcess(testDb.url, startAt)]);
     expect(runs.map((run) => [run.code, run.stderr])).toEqual([
       [0, ''],
       [0, ''],
     ]);
     const applied = runs.flatMap((run) => JSON.parse(run.stdout) as string[]).sort();
     expect(applied).toEqual(Object.keys(migrations).sort());
-    const file = new Database(testDb.sqlitePath!, { readonly: true });
-    try {
-      const names = file.prepare('select name from kysely_migration order by name').all() as { name: string }[];
-      expect(names.map((row) => row.name)).toEqual(Object.keys(migrations));
-    } finally {
-      file.close();
-    }
+    const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(testDb.db);
+    expect(rows.map((row) => row.name)).toEqual(Object.keys(migrations));
   });
 });
