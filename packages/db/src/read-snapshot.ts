@@ -23,10 +23,16 @@ export async function readSnapshot<DB, T>(db: Kysely<DB>, work: (db: Kysely<DB>)
   // take the write lock and stop every writer for as long as `work` reads.
   return db.connection().execute(async (connection) => {
     await sql`begin deferred`.execute(connection);
+    let result: T;
     try {
-      return await work(connection);
-    } finally {
-      await sql`rollback`.execute(connection);
+      result = await work(connection);
+    } catch (error) {
+      // SQLite may have ended the transaction itself (an I/O error rolls back): the reader's error is what matters.
+      await sql`rollback`.execute(connection).catch(() => undefined);
+      throw error;
     }
+    // Rolled back, not committed: anything `work` wrote by mistake is undone, as Postgres refuses it.
+    await sql`rollback`.execute(connection);
+    return result;
   });
 }
