@@ -11,7 +11,6 @@ import {
   minor,
   pointUnitValue,
   pointUnits,
-  pointValuePerPoint,
   quoteRedemption,
   spendablePoints,
   toSafeNumber,
@@ -39,7 +38,11 @@ export interface CheckoutQuoteInput {
   couponCode?: string;
 }
 
-/** A point's worth: `minor` minor units per `perPoints` whole points, exactly (SPEC Appendix A). */
+/**
+ * A point's worth, exactly: `minor` minor units per `perPoints` point units — the API's points, as
+ * balances and `availablePoints` count them (SPEC Appendix A; a whole displayed point is
+ * 10^pointDecimals units). `shopper.me` states it the same way.
+ */
 export interface PointValue {
   minor: number;
   perPoints: number;
@@ -231,8 +234,8 @@ function priceRedemption(input: {
 }
 
 export function pointValueOf(program: Program, pool: PoolState): PointValue {
-  const perPoint = pointValuePerPoint(program, pool);
-  return { minor: toSafeNumber(perPoint.numerator), perPoints: toSafeNumber(perPoint.denominator) };
+  const perUnit = pointUnitValue(program, pool);
+  return { minor: toSafeNumber(perUnit.numerator), perPoints: toSafeNumber(perUnit.denominator) };
 }
 
 /** The cart as a coupon sees it: itemised goods, and the unitemised rest (shipping, fees) apart. */

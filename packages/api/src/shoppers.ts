@@ -6,7 +6,6 @@ import {
   type TierSpend,
   type TierStatus,
   formatRatio,
-  pointUnitValue,
   pointUnits,
   pointValuePerPoint,
   soonestExpiry,
@@ -16,6 +15,7 @@ import {
 import type { Kysely } from 'kysely';
 import { type ShopperAccount, lockShopper, toShopperAccount } from './accounts';
 import { lowestTierId } from './behaviours';
+import { pointValueOf } from './checkout';
 import { notFound } from './errors';
 import { fromJournalRow } from './journal';
 import type { Ledger } from './ledger';
@@ -195,13 +195,12 @@ async function shopperView(
   const tier = toShopperTier(await shopperTierStatus(db, program, account, now));
   // A fixed-value program's value ignores the pool: no read.
   const pool = program.valuation.kind === 'pool' ? await readPool(db, merchantId) : EMPTY_POOL;
-  const unitValue = pointUnitValue(program, pool);
   const me: ShopperMe = {
     shopperId,
     balance: { available: account.available, pending: account.pending, held: account.held, debt: account.debt },
     tier: { id: tier.id, multiplier: tier.multiplier },
     tierProgress: tier,
-    pointValue: { minor: Number(unitValue.numerator), perPoints: Number(unitValue.denominator) },
+    pointValue: pointValueOf(program, pool),
     pointPrice: formatRatio(pointValuePerPoint(program, pool), 4),
     pointDecimals: program.pointDecimals,
     currency: program.currency,

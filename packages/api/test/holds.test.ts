@@ -292,7 +292,8 @@ describeEachDialect('holds: two-phase redemption', (dialect) => {
     await givePoints(shop.ledger, { merchantId: pool, shopperId: 'alice', points: 10_000 });
     await givePoints(shop.ledger, { merchantId: pool, shopperId: 'bob', points: 10_000 });
     const quote = await quoteCheckout(shop.ledger.db, { merchantId: pool, shopperId: 'alice', cartAmount: 100_000 }, shop.clock.now);
-    expect(quote.pointValue).toEqual({ minor: 100, perPoints: 1 });
+    // 1 fen a point unit: ¥1 a whole point at 2 decimals.
+    expect(quote.pointValue).toEqual({ minor: 1, perPoints: 1 });
 
     const hold = await reserveHold(shop.ledger, { merchantId: pool, shopperId: 'alice', checkoutId: 'c1', points: 5_000, cartAmount: 100_000 });
     expect(hold.value).toBe(5_000);

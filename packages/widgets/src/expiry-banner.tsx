@@ -141,12 +141,12 @@ export function ExpiryBanner(props: ExpiryBannerProps) {
   );
 }
 
-/** Money the points would pay now (rounded down, SPEC §2): `pointValue` is minor units per point unit. */
 /** A price of the history from its exact pool and supply (rounded once); the server's string while nothing was outstanding. */
 function historyPrice(point: PoolPricePoint, display: Display): string {
   return point.supply > 0 ? display.exactPrice(point.amount, point.supply) : display.price(point.price);
 }
 
+/** Money the points would pay now (rounded down, SPEC §2): `pointValue` is minor units per point unit. */
 function pointsValue(me: ShopperMe, points: number): number {
   return valueOfPoints(points, ratio(BigInt(me.pointValue.minor), BigInt(me.pointValue.perPoints)));
 }

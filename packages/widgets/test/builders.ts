@@ -1,4 +1,4 @@
-import { type ProgramInput, type RedemptionLine, defaultProgram, pointUnitValue, pointValuePerPoint, quoteRedemption } from '@jifen/rules';
+import { type ProgramInput, type RedemptionLine, defaultProgram, pointUnitValue, quoteRedemption } from '@jifen/rules';
 import type { CatalogEntry, CheckoutQuote, Coupon, ExpiryGroup, Hold, PoolPricePoint, ShopperMe } from '../src/shopper-api';
 
 /**
@@ -41,14 +41,13 @@ export function aQuote(options: QuoteOptions): CheckoutQuote {
     couponDiscount: options.couponDiscount ?? 0,
     ...(options.items ? { items: options.items } : {}),
   });
-  const perPoint = pointValuePerPoint(program);
   const unitValue = pointUnitValue(program);
   return {
     cartAmount: options.cartAmount,
     coupon: null,
     payable: options.cartAmount - Math.min(options.couponDiscount ?? 0, options.cartAmount),
     availablePoints: options.availablePoints,
-    pointValue: { minor: Number(perPoint.numerator), perPoints: Number(perPoint.denominator) },
+    pointValue: { minor: Number(unitValue.numerator), perPoints: Number(unitValue.denominator) },
     unitValue: { numerator: unitValue.numerator.toString(), denominator: unitValue.denominator.toString() },
     redeemable: result.ok
       ? {
