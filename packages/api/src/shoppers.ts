@@ -12,7 +12,7 @@ import {
   tierStatus,
   tierWindowStart,
 } from '@jifen/rules';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { type ShopperAccount, lockShopper, toShopperAccount } from './accounts';
 import { lowestTierId } from './behaviours';
 import { pointValueOf } from './checkout';
@@ -157,22 +157,30 @@ function emptyAccount(merchantId: string, shopperId: string, program: Program, n
   };
 }
 
-/** The soonest expiry among the shopper's available, unreserved points. */
+/** Distinct expiry instants `soonestExpiring` reads: the soonest local day's, with room for a day whose lots differ in their instant. */
+const SOONEST_INSTANTS_READ = 32;
+
+/**
+ * The soonest expiry among the shopper's available, unreserved points — the first group of
+ * `shopper.expiry.upcoming`, read the same way: summed per expiry instant in SQL, however many lots
+ * share it (under a calendar expiry a year's lots all do).
+ */
 async function soonestExpiring(db: Kysely<Database>, program: Program, merchantId: string, shopperId: string, now: Date): Promise<ShopperMe['expiring']> {
-  // The earliest lots are enough: the soonest day's lots come first in expiry order.
+  // The soonest instants are enough: lots expiring on one local day share one instant, or very few.
   const rows = await db
     .selectFrom('lots')
-    .select(['remaining', 'held', 'expires_at'])
+    .select(['expires_at', sql<number | string>`sum(remaining - held)`.as('points')])
     .where('merchant_id', '=', merchantId)
     .where('shopper_id', '=', shopperId)
-    .where('remaining', '>', 0)
     .where('status', '=', 'available')
+    .whereRef('remaining', '>', 'held')
     .where('expires_at', 'is not', null)
     .where('expires_at', '>', now.getTime())
+    .groupBy('expires_at')
     .orderBy('expires_at')
-    .limit(500)
+    .limit(SOONEST_INSTANTS_READ)
     .execute();
-  const lots = rows.map((row) => ({ remaining: pointUnits(Number(row.remaining) - Number(row.held)), expiresAt: new Date(Number(row.expires_at)) }));
+  const lots = rows.map((row) => ({ remaining: pointUnits(Number(row.points)), expiresAt: new Date(Number(row.expires_at)) }));
   const soonest = soonestExpiry(lots, program.timeZone, now);
   return soonest === null ? null : { date: soonest.date, expiresAt: soonest.expiresAt.getTime(), points: soonest.points };
 }
