@@ -185,6 +185,25 @@ async function soonestExpiring(db: Kysely<Database>, program: Program, merchantI
   return soonest === null ? null : { date: soonest.date, expiresAt: soonest.expiresAt.getTime(), points: soonest.points };
 }
 
+/**
+ * Available points already past their expiry that the sweep has not expired yet (it runs every
+ * `JOB_INTERVAL_SECONDS`). The quote, holds and exchanges already refuse them, so `shopper.me` does
+ * not count them as available either; the stored balance drops when the sweep journals the expiry.
+ */
+async function expiredNotSwept(db: Kysely<Database>, merchantId: string, shopperId: string, now: Date): Promise<number> {
+  const row = await db
+    .selectFrom('lots')
+    .select(sql<number | string>`coalesce(sum(remaining - held), 0)`.as('points'))
+    .where('merchant_id', '=', merchantId)
+    .where('shopper_id', '=', shopperId)
+    .where('status', '=', 'available')
+    .whereRef('remaining', '>', 'held')
+    .where('expires_at', 'is not', null)
+    .where('expires_at', '<=', now.getTime())
+    .executeTakeFirstOrThrow();
+  return Number(row.points);
+}
+
 /** `shopper.me` (SPEC Appendix A). */
 export async function shopperMe(db: Kysely<Database>, merchantId: string, shopperId: string, now: Date): Promise<ShopperMe> {
   return (await shopperView(db, merchantId, shopperId, now)).me;
@@ -205,7 +224,7 @@ async function shopperView(
   const pool = program.valuation.kind === 'pool' ? await readPool(db, merchantId) : EMPTY_POOL;
   const me: ShopperMe = {
     shopperId,
-    balance: { available: account.available, pending: account.pending, held: account.held, debt: account.debt },
+    balance: { available: account.available - (stored === null || account.available === 0 ? 0 : await expiredNotSwept(db, merchantId, shopperId, now)), pending: account.pending, held: account.held, debt: account.debt },
     tier: { id: tier.id, multiplier: tier.multiplier },
     tierProgress: tier,
     pointValue: pointValueOf(program, pool),
