@@ -20,7 +20,7 @@ import { JifenError, invalid } from './errors';
 import { idempotent } from './idempotency';
 import { type JournalEntryInput, entryFor } from './journal';
 import type { Ledger, WriteContext } from './ledger';
-import { getProgram } from './merchants';
+import { getProgram, lockMerchant } from './merchants';
 import { poolPayoutInTx } from './pool-ledger';
 import { isConcentratedInTx } from './risk-approvals';
 
@@ -64,7 +64,8 @@ export async function upsertTemplate(ledger: Ledger, input: { merchantId: string
   }
   const template = parsed.value;
   return ledger.write(async (tx) => {
-    await getProgram(tx.db, input.merchantId);
+    // Two upserts of one new template (a retried request on another replica) find no row to lock: the merchant's row orders them.
+    await lockMerchant(tx, input.merchantId);
     const at = tx.now.getTime();
     const existing = await tx
       .forUpdate(tx.db.selectFrom('coupon_templates').selectAll().where('merchant_id', '=', input.merchantId).where('template_id', '=', template.id))

@@ -46,10 +46,9 @@ export async function createMerchant(ledger: Ledger, input: CreateMerchantInput)
   const webhookSecret = randomId(32);
   const keyId = await ledger.write(async (tx) => {
     const at = tx.now.getTime();
-    if (input.merchantId !== undefined && (await tx.db.selectFrom('merchants').select('id').where('id', '=', input.merchantId).executeTakeFirst())) {
-      throw invalid('merchantId', 'is already taken by another merchant');
-    }
-    await tx.db
+    // Inserted only if the id is free: two replicas creating one id at once both get here, and the
+    // second waits for the first's insert, then inserts nothing (a check before the insert would let both through).
+    const created = await tx.db
       .insertInto('merchants')
       .values({
         id: merchantId,
@@ -61,7 +60,9 @@ export async function createMerchant(ledger: Ledger, input: CreateMerchantInput)
         program_version: 1,
         created_at: at,
       })
-      .execute();
+      .onConflict((conflict) => conflict.column('id').doNothing())
+      .executeTakeFirst();
+    if (Number(created.numInsertedOrUpdatedRows ?? 0) === 0) throw invalid('merchantId', 'is already taken by another merchant');
     const firstKeyId = await insertApiKey(tx, merchantId, apiKey);
     await tx.db.insertInto('program_versions').values({ merchant_id: merchantId, version: 1, config: JSON.stringify(program), created_at: at }).execute();
     await tx.db.insertInto('journal_heads').values({ merchant_id: merchantId, seq: 0, hash: GENESIS_HASH }).execute();
@@ -264,6 +265,7 @@ const programsByVersion = mapsPerDatabase<Program>(1000);
 export async function updateProgram(ledger: Ledger, merchantId: string, input: ProgramInput): Promise<VersionedProgram> {
   const program = validProgram(input);
   return ledger.write(async (tx) => {
+    await lockMerchant(tx, merchantId);
     const current = await getProgram(tx.db, merchantId);
     if (current.program.valuation.kind !== program.valuation.kind || current.program.pointDecimals !== program.pointDecimals) {
       const issued = await tx.db.selectFrom('lots').select('id').where('merchant_id', '=', merchantId).limit(1).executeTakeFirst();
@@ -276,6 +278,18 @@ export async function updateProgram(ledger: Ledger, merchantId: string, input: P
     await tx.db.updateTable('merchants').set({ program_version: version }).where('id', '=', merchantId).execute();
     return { version, program };
   });
+}
+
+/**
+ * Locks the merchant's row for a change to its configuration (a program version, a coupon template):
+ * on Postgres two such changes — two replicas, a retried request — then run one after the other, the
+ * second reading what the first wrote, instead of both reading the same state and inserting the same
+ * key (SQLite's `BEGIN IMMEDIATE` already serialises them). No order or balance write locks this row.
+ * NOT_FOUND when there is no such merchant.
+ */
+export async function lockMerchant(tx: WriteContext, merchantId: string): Promise<void> {
+  const row = await tx.forUpdate(tx.db.selectFrom('merchants').select('id').where('id', '=', merchantId)).executeTakeFirst();
+  if (!row) throw new JifenError('NOT_FOUND', { what: 'merchant' }, 'merchantId');
 }
 
 function validProgram(input: unknown): Program {
