@@ -131,7 +131,7 @@ export class Ledger {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     let trx: ControlledTransaction<Database> | undefined;
     try {
-      trx = await this.db.startTransaction().execute();
+      trx = await this.beginBatch();
       ownTransaction(trx, this.db);
       // The batch's writes share the chain heads: each write moves them in memory, a failed write
       // rewinds them, and they are written back once, before the commit.
@@ -166,6 +166,23 @@ export class Ledger {
       if (outcome.ok) item.resolve(outcome.value);
       else item.reject(outcome.error);
     });
+  }
+
+  /**
+   * The batch's `BEGIN IMMEDIATE`, retried as `writeAlone` retries a write: another process holding
+   * the write lock past the busy timeout (a long migration, a second server) fails the attempt with
+   * SQLITE_BUSY before any of the batch's work ran, and the batch waits again rather than failing
+   * every write in it.
+   */
+  private async beginBatch(): Promise<ControlledTransaction<Database>> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.db.startTransaction().execute();
+      } catch (error) {
+        if (attempt >= this.retryAttempts || !isRetryableTransactionError(error)) throw error;
+        await sleep(Math.floor(5 * 2 ** attempt * (0.5 + Math.random())));
+      }
+    }
   }
 
   private context(db: Kysely<Database>, heads?: JournalHeads): WriteContext {
