@@ -1,4 +1,4 @@
-import type { Database } from '@jifen/db';
+import { type Database, readSnapshot } from '@jifen/db';
 import {
   type PoolState,
   type Program,
@@ -188,6 +188,11 @@ export interface PendingApproval {
  * against the supply as it stands.
  */
 export async function listPendingApprovals(db: Kysely<Database>, merchantId: string, options: { limit?: number } = {}): Promise<PendingApproval[]> {
+  // One snapshot: the supply and the holdings it is compared with are of one moment (an order minted between two reads once paired them wrongly).
+  return readSnapshot(db, (snapshot) => pendingApprovalsOf(snapshot, merchantId, options));
+}
+
+async function pendingApprovalsOf(db: Kysely<Database>, merchantId: string, options: { limit?: number }): Promise<PendingApproval[]> {
   const { program } = await getProgram(db, merchantId);
   if (program.valuation.kind !== 'pool') return [];
   const { risk } = poolValuationOf(program);

@@ -1,4 +1,4 @@
-import { type Database, prepareQuery } from '@jifen/db';
+import { type Database, prepareQuery, readSnapshot } from '@jifen/db';
 import {
   EMPTY_POOL,
   type PoolState,
@@ -209,13 +209,24 @@ export async function shopperMe(db: Kysely<Database>, merchantId: string, shoppe
   return (await shopperView(db, merchantId, shopperId, now)).me;
 }
 
-/** The shopper as `shopper.me` shows them, with what it read: their stored account (null before their first event), program and pool. */
-async function shopperView(
-  db: Kysely<Database>,
-  merchantId: string,
-  shopperId: string,
-  now: Date,
-): Promise<{ me: ShopperMe; account: ShopperAccount | null; program: Program; pool: PoolState }> {
+interface ShopperView {
+  me: ShopperMe;
+  account: ShopperAccount | null;
+  program: Program;
+  pool: PoolState;
+}
+
+/**
+ * The shopper as `shopper.me` shows them, with what it read: their stored account (null before their
+ * first event), program and pool — on one snapshot (`readSnapshot`), so the balance, the expiring
+ * points and the pool are of one moment: a hold placed between two reads once showed more points
+ * expiring than the whole available balance.
+ */
+function shopperView(db: Kysely<Database>, merchantId: string, shopperId: string, now: Date): Promise<ShopperView> {
+  return readSnapshot(db, (snapshot) => readShopperView(snapshot, merchantId, shopperId, now));
+}
+
+async function readShopperView(db: Kysely<Database>, merchantId: string, shopperId: string, now: Date): Promise<ShopperView> {
   const { program } = await getProgram(db, merchantId);
   const stored = await readAccount(db, merchantId, shopperId);
   const account = stored ?? emptyAccount(merchantId, shopperId, program, now);
