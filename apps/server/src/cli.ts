@@ -43,11 +43,22 @@ async function processEnv(): Promise<Env> {
 }
 
 function positiveInteger(name: string, max = Number.MAX_SAFE_INTEGER) {
+  return wholeNumber(name, 1, max);
+}
+
+function wholeNumber(name: string, min: number, max: number) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) throw new InvalidArgumentError(`${name} must be a whole number between 1 and ${max}`);
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new InvalidArgumentError(`${name} must be a whole number between ${min} and ${max}`);
     return Number(value);
   };
 }
+
+/**
+ * `jifen sweep`'s pause between batches on SQLite (sweep.ts `SweepOptions.pauseMs`): longer than
+ * SQLite's busy handler sleeps between two tries (100 ms), so a server writing to the same file
+ * takes the lock after one batch instead of missing the gaps between them for seconds.
+ */
+const SWEEP_PAUSE_MS_SQLITE = 110;
 
 function port(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65_535) throw new InvalidArgumentError('the port must be a whole number between 0 and 65535');
@@ -364,15 +375,19 @@ export function buildProgram(cli: CliOptions = {}): { program: Command; exitCode
     .description('run the jobs once: expire holds, pending → available, staged releases, expire lots, cap-outs, reminders')
     .option('--merchant <merchantId>', 'only this merchant')
     .option('--batch-size <n>', 'rows per transaction', positiveInteger('--batch-size', 100_000))
-    .action(async (options: { merchant?: string; batchSize?: number }) => {
+    .option('--pause-ms <n>', `wait between batches, so a server on the same database can write (default ${SWEEP_PAUSE_MS_SQLITE} on SQLite, 0 on Postgres)`, wholeNumber('--pause-ms', 0, 60_000))
+    .action(async (options: { merchant?: string; batchSize?: number; pauseMs?: number }) => {
       const env = await readEnv();
       await withLedger(env, { migrate: false }, async (ledger) => {
+        // Postgres queues a waiting writer on the lock itself; only SQLite's writers poll for it.
+        const pauseMs = options.pauseMs ?? (ledger.dialect === 'sqlite' ? SWEEP_PAUSE_MS_SQLITE : 0);
         const stages = ['holds', 'pending', 'releases', 'lots', 'capouts', 'reminders'];
         const bar = progressBar('sweep', stages.length);
         try {
           const report = await runSweep(ledger, {
             ...(options.merchant === undefined ? {} : { merchantId: options.merchant }),
             ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+            pauseMs,
             onStage: (stage) => bar.update(stages.indexOf(stage), stage),
             onProgress: (progress) => bar.update(stages.indexOf('lots'), `lots: ${progress.expiredLots} expired`),
           });

@@ -47,6 +47,15 @@ export interface SweepOptions {
   batchSize?: number;
   merchantId?: string;
   onProgress?: (progress: SweepProgress) => void;
+  /**
+   * Milliseconds to wait, the write lock released, before each next batch. 0 (the default) inside the
+   * server, whose other writes queue behind a batch and take their turn. A sweep in *another process*
+   * on a SQLite file (`jifen sweep` beside `jifen serve`) needs it: a writer there waits for the lock by
+   * polling — SQLite's busy handler sleeps up to 100 ms between tries — and a sweep that takes the lock
+   * again a millisecond after its commit keeps it waiting for many batches (seconds, its event loop
+   * blocked meanwhile). A pause longer than the poll interval lets it in after one batch.
+   */
+  pauseMs?: number;
 }
 
 export interface SweepReport {
@@ -85,6 +94,7 @@ export async function sweepExpiredLots(ledger: Ledger, options: SweepOptions = {
         options.onProgress?.({ ...progress });
         if (batch.candidates < batchSize) break;
         if (options.batchSize === undefined) batchSize = nextBatchSize(batchSize, elapsedMs);
+        await pause(options.pauseMs);
       }
     }
   } finally {
@@ -403,7 +413,14 @@ export type RunSweepStage = 'holds' | 'pending' | 'releases' | 'lots' | 'capouts
  */
 export async function runSweep(
   ledger: Ledger,
-  options: { merchantId?: string; batchSize?: number; onStage?: (stage: RunSweepStage) => void; onProgress?: (progress: SweepProgress) => void } = {},
+  options: {
+    merchantId?: string;
+    batchSize?: number;
+    /** See `SweepOptions.pauseMs`: between the batches of every stage that takes several. */
+    pauseMs?: number;
+    onStage?: (stage: RunSweepStage) => void;
+    onProgress?: (progress: SweepProgress) => void;
+  } = {},
 ): Promise<RunSweepReport> {
   const scope = options.merchantId === undefined ? {} : { merchantId: options.merchantId };
   const limit = options.batchSize === undefined ? {} : { limit: options.batchSize };
@@ -422,12 +439,14 @@ export async function runSweep(
     // this period vested nothing of it (a small lot's share rounds to 0). So a full batch that moved
     // nothing is not the same batch again — the lots behind it may have vested. Stop when none is due.
     if (!run.hasMore || run.lots === 0) break;
+    await pause(options.pauseMs);
   }
   options.onStage?.('lots');
   const lots = await sweepExpiredLots(ledger, {
     ...scope,
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    ...(options.pauseMs === undefined ? {} : { pauseMs: options.pauseMs }),
   });
   options.onStage?.('capouts');
   const capOuts = { converted: 0, batches: 0 };
@@ -436,10 +455,15 @@ export async function runSweep(
     capOuts.batches += 1;
     capOuts.converted += run.converted;
     if (!run.hasMore || run.converted === 0) break;
+    await pause(options.pauseMs);
   }
   options.onStage?.('reminders');
   const reminders = await emitReminders(ledger, { ...scope, ...limit });
   return { holds, pending, releases, lots, capOuts, reminders };
+}
+
+function pause(ms: number | undefined): Promise<void> | undefined {
+  return ms === undefined || ms <= 0 ? undefined : new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function merchantsToSweep(ledger: Ledger, merchantId: string | undefined): Promise<string[]> {

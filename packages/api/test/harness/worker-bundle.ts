@@ -16,7 +16,7 @@ import { build } from 'esbuild';
 const harnessFolder = dirname(fileURLToPath(import.meta.url));
 const bundleFolder = join(harnessFolder, '..', '..', 'node_modules', '.cache', 'jifen-test-harness');
 
-export type WorkerEntry = 'race-worker' | 'ingest-worker' | 'order-writer';
+export type WorkerEntry = 'race-worker' | 'ingest-worker' | 'order-writer' | 'sweeper';
 
 export interface WorkerBundle {
   path: string;
