@@ -30,10 +30,15 @@ const CAPOUT_BATCH_DEFAULT = 200;
 /**
  * Recomputes and stores the shopper's trigger key from their holdings (available + held + pending)
  * and basis. Call after anything that changes either; the caller has locked the shopper. A stale key
- * is only ever too low (holdings fell), which the exact check at cap-out time catches and repairs.
+ * is only ever too low (holdings fell, or `capMultiple` rose), which the exact check at cap-out time
+ * catches and repairs. So the key is always computed under the merchant's *current* program, whatever
+ * version the caller works under (a refund or a completion works under its order's): a `capMultiple`
+ * since lowered would otherwise store a key too high, and the index would hide a due holder. A program
+ * update that lowers `capMultiple` lowers every stored key (`updateProgram`).
  */
 export async function refreshCapOutTriggerInTx(tx: WriteContext, input: { merchantId: string; shopperId: string; program: Program }): Promise<{ trigger: number | null }> {
   if (input.program.valuation.kind !== 'pool') return { trigger: null };
+  const { program } = await getProgram(tx.db, input.merchantId);
   const row = await tx.db
     .selectFrom('shoppers')
     .select(['available', 'held', 'pending', 'capout_basis', 'capout_trigger'])
@@ -41,7 +46,7 @@ export async function refreshCapOutTriggerInTx(tx: WriteContext, input: { mercha
     .where('shopper_id', '=', input.shopperId)
     .executeTakeFirst();
   if (!row) return { trigger: null };
-  const trigger = triggerKey(input.program, row.available + row.held + row.pending, row.capout_basis);
+  const trigger = triggerKey(program, row.available + row.held + row.pending, row.capout_basis);
   if (trigger !== row.capout_trigger) {
     await tx.db
       .updateTable('shoppers')

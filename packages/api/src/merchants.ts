@@ -276,6 +276,12 @@ export async function updateProgram(ledger: Ledger, merchantId: string, input: P
     const version = current.version + 1;
     await tx.db.insertInto('program_versions').values({ merchant_id: merchantId, version, config: JSON.stringify(program), created_at: tx.now.getTime() }).execute();
     await tx.db.updateTable('merchants').set({ program_version: version }).where('id', '=', merchantId).execute();
+    if (program.valuation.kind === 'pool' && current.program.valuation.kind === 'pool' && program.valuation.capMultiple < current.program.valuation.capMultiple) {
+      // Every stored cap-out key is now too high: the index would hide holders the lower multiple makes
+      // due. Keys of 0 are found by the next cap-out checks, which convert the due and store the rest's
+      // true keys (capout.ts) — one statement here, however many holders.
+      await tx.db.updateTable('shoppers').set({ capout_trigger: 0 }).where('merchant_id', '=', merchantId).where('capout_trigger', 'is not', null).execute();
+    }
     return { version, program };
   });
 }

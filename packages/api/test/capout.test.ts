@@ -3,7 +3,7 @@ import { capOutTriggerPrice, poolPriceKey, ratio } from '@jifen/rules';
 import { expect, it } from 'vitest';
 import { refreshCapOutTriggerInTx, runCapOuts } from '../src/capout';
 import type { Ledger } from '../src/ledger';
-import { getProgram } from '../src/merchants';
+import { getProgram, updateProgram } from '../src/merchants';
 import {
   aPoolClock,
   aPoolMerchant,
@@ -62,6 +62,32 @@ describeEachDialect('cap-out (出局)', (dialect) => {
     expect((await journalOfKind(shop.ledger.db, shop.merchantId, 'pool.payout')).at(-1)).toMatchObject({ amount: -140_800, ref: capOut!.couponCode });
 
     expect((await runCapOuts(shop.ledger, { merchantId: shop.merchantId })).converted).toBe(0);
+  });
+
+  it('finds the holders a lowered capMultiple makes due', async () => {
+    const retention = { checkout: 0, coupon: 1, capOut: 0.2 };
+    await updateProgram(shop.ledger, shop.merchantId, aPoolProgram({ capMultiple: 2, retention }));
+    // ¥15.71 a point; under 2× Alice's trigger is 2 × ¥1,000 / 112 = ¥17.86: not due.
+    await makeAliceDue(shop.ledger, shop.merchantId);
+    expect((await runCapOuts(shop.ledger, { merchantId: shop.merchantId })).converted).toBe(0);
+
+    // Under 1.2× she is (¥10.71), though no write of hers has recomputed her key.
+    await updateProgram(shop.ledger, shop.merchantId, aPoolProgram({ capMultiple: 1.2, retention }));
+    const run = await runCapOuts(shop.ledger, { merchantId: shop.merchantId });
+    expect(run.capOuts.map((capOut) => capOut.shopperId)).toEqual(['alice']);
+    // Bob, who holds nothing, is not keyed; nobody else is left with a key of 0.
+    expect(await shop.ledger.db.selectFrom('shoppers').select('shopper_id').where('merchant_id', '=', shop.merchantId).where('capout_trigger', '=', 0).execute()).toEqual([]);
+  });
+
+  it('keys a holder under the current capMultiple, whatever program version the write works under', async () => {
+    const retention = { checkout: 0, coupon: 1, capOut: 0.2 };
+    await updateProgram(shop.ledger, shop.merchantId, aPoolProgram({ capMultiple: 2, retention }));
+    const earlier = await getProgram(shop.ledger.db, shop.merchantId);
+    await completeOrder(shop.ledger, shop.merchantId, { shopperId: 'alice', amount: 100_000 });
+    await updateProgram(shop.ledger, shop.merchantId, aPoolProgram({ capMultiple: 1.2, retention }));
+    // A refund or a completion works under its order's program version — here the 2× one.
+    await shop.ledger.write((tx) => refreshCapOutTriggerInTx(tx, { merchantId: shop.merchantId, shopperId: 'alice', program: earlier.program }));
+    expect((await shopperOf(shop.ledger.db, shop.merchantId, 'alice')).capout_trigger).toBe(Number(poolPriceKey(ratio(120_000, 112))));
   });
 
   it('converts the holders an order made due as part of that order’s completion', async () => {
