@@ -233,9 +233,10 @@ async function readShopperView(db: Kysely<Database>, merchantId: string, shopper
   const tier = toShopperTier(await shopperTierStatus(db, program, account, now));
   // A fixed-value program's value ignores the pool: no read.
   const pool = program.valuation.kind === 'pool' ? await readPool(db, merchantId) : EMPTY_POOL;
+  const expired = stored === null || account.available === 0 ? 0 : await expiredNotSwept(db, merchantId, shopperId, now);
   const me: ShopperMe = {
     shopperId,
-    balance: { available: account.available - (stored === null || account.available === 0 ? 0 : await expiredNotSwept(db, merchantId, shopperId, now)), pending: account.pending, held: account.held, debt: account.debt },
+    balance: { available: account.available - expired, pending: account.pending, held: account.held, debt: account.debt },
     tier: { id: tier.id, multiplier: tier.multiplier },
     tierProgress: tier,
     pointValue: pointValueOf(program, pool),
