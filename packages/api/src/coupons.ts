@@ -361,6 +361,11 @@ export interface RedeemCouponsInput {
   orderAmount: number;
   shipping: number;
   program: Program;
+  /**
+   * When the order was paid: a coupon is judged valid then, not when the event reaches jifen (a
+   * platform's webhook may come hours later, past the coupon's last day). The write's clock when unset.
+   */
+  usedAt?: Date;
 }
 
 export interface RedeemedCoupons {
@@ -424,7 +429,7 @@ async function redeemCodes(tx: WriteContext, input: RedeemCouponsInput, param: s
     const terms = await couponTerms(tx.db, row);
     const isReplay = row.status === 'redeemed' && row.order_id === input.orderId;
     if (!isReplay) {
-      const use = couponUseEligibility({ template: terms, coupon: heldCoupon(row), cart: { amount: input.orderAmount, shipping: input.shipping }, now: tx.now });
+      const use = couponUseEligibility({ template: terms, coupon: heldCoupon(row), cart: { amount: input.orderAmount, shipping: input.shipping }, now: input.usedAt ?? tx.now });
       if (!use.ok) throw refusal({ ...use.error, couponCode: code }, param);
     }
     if (isReplay && options.sameAmountsOnReplay && row.redeemed_amount !== null) {

@@ -162,6 +162,12 @@ export interface CaptureHoldInput {
   programVersion: number;
   /** The paid order the hold pays for: its total, its lines, its coupons' discount and the part of it that was the shipping's (minor units). */
   order: { amount: number; items: readonly RedemptionLine[]; couponDiscount: number; couponShippingDiscount: number };
+  /**
+   * When the order was paid. The hold must have been live then — not when the event reaches jifen: a
+   * platform retries its webhook for hours, and a hold the sweep has not expired still holds the points
+   * the shopper paid with.
+   */
+  paidAt: Date;
 }
 
 export interface CapturedHold {
@@ -186,7 +192,7 @@ export async function captureHoldInTx(tx: WriteContext, input: CaptureHoldInput)
   const hold = await lockHold(tx, merchantId, shopperId, holdId);
   const captured = { holdId, points: Number(hold.points), value: Number(hold.value) };
   if (hold.status === 'captured' && hold.order_id === input.orderId) return captured;
-  assertActive(tx, hold);
+  assertActive(hold, input.paidAt);
   const valueCap = orderValueCap(input.program, input.order);
   if (captured.value > valueCap) throw new JifenError('HOLD_EXCEEDS_ORDER', { holdId, value: captured.value, valueCap, amount: input.order.amount }, 'holdId');
   if (input.program.valuation.kind === 'pool') await assertRedemptionApprovedInTx(tx, { merchantId, shopperId, holdId, program: input.program });
@@ -343,9 +349,10 @@ async function lockHold(tx: WriteContext, merchantId: string, shopperId: string,
   return hold;
 }
 
-function assertActive(tx: WriteContext, hold: HoldRow): void {
+/** The hold is still 'held' and was live at `at`. */
+function assertActive(hold: HoldRow, at: Date): void {
   if (hold.status !== 'held') throw new JifenError('HOLD_NOT_ACTIVE', { status: hold.status }, 'holdId');
-  if (tx.now.getTime() >= Number(hold.expires_at)) {
+  if (at.getTime() >= Number(hold.expires_at)) {
     throw new JifenError('HOLD_NOT_ACTIVE', { status: 'expired', expiresAt: new Date(Number(hold.expires_at)).toISOString() }, 'holdId');
   }
 }

@@ -241,12 +241,21 @@ async function payOrder(
   // — and, for free shipping, the shipping; never the tax, and never the order total twice over.
   const goods = Math.max(0, input.amount - shipping - tax);
   const redeemed =
-    couponCodes.length === 0 ? null : await redeemCouponsInTx(tx, { merchantId, shopperId, orderId, codes: couponCodes, orderAmount: goods, shipping, program });
+    couponCodes.length === 0 ? null : await redeemCouponsInTx(tx, { merchantId, shopperId, orderId, codes: couponCodes, orderAmount: goods, shipping, program, usedAt: paidAt });
   // Coupons apply first, points to the rest (SPEC §3.1): the hold is checked against the order after its coupons.
   const captured =
     input.holdId === undefined
       ? null
-      : await captureHoldInTx(tx, { merchantId, shopperId, holdId: input.holdId, orderId, program, programVersion: version, order: { amount: input.amount, items, couponDiscount: redeemed?.discount ?? 0, couponShippingDiscount: redeemed?.shippingDiscount ?? 0 } });
+      : await captureHoldInTx(tx, {
+          merchantId,
+          shopperId,
+          holdId: input.holdId,
+          orderId,
+          program,
+          programVersion: version,
+          order: { amount: input.amount, items, couponDiscount: redeemed?.discount ?? 0, couponShippingDiscount: redeemed?.shippingDiscount ?? 0 },
+          paidAt,
+        });
 
   const earningOrder: EarningOrder = {
     amount: input.amount,
@@ -257,7 +266,8 @@ async function payOrder(
     pointsPaidValue: captured?.value ?? 0,
   };
   const tiers = await tierBeforeAndAfter(tx, program, shopper, { paidAt, amount: input.amount });
-  const segment = segmentOf({ hasEarlierPaidOrder: shopper.firstPaidAt !== null, isVip: shopper.isVip });
+  // An order paid earlier than every order already known (its event came late) had no earlier paid order: `new` (SPEC §3.1), as in pool mode.
+  const segment = segmentOf({ hasEarlierPaidOrder: shopper.firstPaidAt !== null && shopper.firstPaidAt < paidAt.getTime(), isVip: shopper.isVip });
   budget ??= await lockBudget();
 
   // Pool programs earn nothing at payment: pool points are minted when the order completes (SPEC §3.2).
@@ -278,7 +288,8 @@ async function payOrder(
   const points = earning?.points ?? 0;
   const netting = netAgainstDebt(points, shopper.debt);
   const availableAt = pendingUntil(program, paidAt);
-  const isAvailableNow = availableAt.getTime() <= tx.now.getTime();
+  // Without a pending window points are available at once, even from an order stamped a little ahead of jifen's clock.
+  const isAvailableNow = program.earning.pendingDays === 0 || availableAt.getTime() <= tx.now.getTime();
 
   let lotId: string | null = null;
   if (netting.credited > 0) {

@@ -32,7 +32,7 @@ describeEachDialect('holds: two-phase redemption', (dialect) => {
 
   async function capture(holdId: string, orderId: string, shopperId = 'alice', order = paidCart) {
     const { program, version } = await getProgram(shop.ledger.db, shop.merchantId);
-    return shop.ledger.write((tx) => captureHoldInTx(tx, { merchantId: shop.merchantId, shopperId, holdId, orderId, program, programVersion: version, order }));
+    return shop.ledger.write((tx) => captureHoldInTx(tx, { merchantId: shop.merchantId, shopperId, holdId, orderId, program, programVersion: version, order, paidAt: tx.now }));
   }
 
   it('quotes the usable range of points for a cart from the rules', async () => {
@@ -210,7 +210,7 @@ describeEachDialect('holds: two-phase redemption', (dialect) => {
     const otherMerchant = await aMerchant(shop.ledger);
     const { program, version } = await getProgram(shop.ledger.db, otherMerchant);
     await expectRefusal(
-      shop.ledger.write((tx) => captureHoldInTx(tx, { merchantId: otherMerchant, shopperId: 'alice', holdId: hold.holdId, orderId: 'o', program, programVersion: version, order: paidCart })),
+      shop.ledger.write((tx) => captureHoldInTx(tx, { merchantId: otherMerchant, shopperId: 'alice', holdId: hold.holdId, orderId: 'o', program, programVersion: version, order: paidCart, paidAt: tx.now })),
       'NOT_FOUND',
       'holdId',
     );
@@ -299,7 +299,7 @@ describeEachDialect('holds: two-phase redemption', (dialect) => {
     expect(hold.value).toBe(5_000);
     const { program, version } = await getProgram(shop.ledger.db, pool);
     const captured = await shop.ledger.write((tx) =>
-      captureHoldInTx(tx, { merchantId: pool, shopperId: 'alice', holdId: hold.holdId, orderId: 'o1', program, programVersion: version, order: paidCart }),
+      captureHoldInTx(tx, { merchantId: pool, shopperId: 'alice', holdId: hold.holdId, orderId: 'o1', program, programVersion: version, order: paidCart, paidAt: tx.now }),
     );
     expect(captured).toEqual({ holdId: hold.holdId, points: 5_000, value: 5_000 });
     const state = await shop.ledger.db.selectFrom('pool_state').selectAll().where('merchant_id', '=', pool).executeTakeFirstOrThrow();
@@ -327,7 +327,7 @@ describeEachDialect('holds: two-phase redemption', (dialect) => {
     const hold = await reserveHold(shop.ledger, { merchantId: pool, shopperId: 'alice', checkoutId: 'c1', points: 5_000, cartAmount: 100_000 });
     const { program, version } = await getProgram(shop.ledger.db, pool);
     const captureIt = () =>
-      shop.ledger.write((tx) => captureHoldInTx(tx, { merchantId: pool, shopperId: 'alice', holdId: hold.holdId, orderId: 'o1', program, programVersion: version, order: paidCart }));
+      shop.ledger.write((tx) => captureHoldInTx(tx, { merchantId: pool, shopperId: 'alice', holdId: hold.holdId, orderId: 'o1', program, programVersion: version, order: paidCart, paidAt: tx.now }));
 
     await expectRefusal(captureIt(), 'REDEMPTION_AWAITING_APPROVAL', 'holdId');
     await approveRedemption(shop.ledger, { merchantId: pool, holdId: hold.holdId });
