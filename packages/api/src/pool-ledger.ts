@@ -110,7 +110,10 @@ export async function poolOnOrderCompletedInTx(tx: WriteContext, input: PoolOrde
   const order = { amount: input.amount, items: poolLines(input.items) };
   const multiplier = typeof input.multiplier === 'number' ? ratioFromDecimal(input.multiplier) : (input.multiplier ?? RATIO_ONE);
   const uncapped = mintForOrder(program, { pool, order, multiplier });
-  const throttle = await supplyThrottleInTx(tx, { merchantId, program, pool });
+  // The order mints under its own version (docs/rules.md); the shop-wide policies it meets — the
+  // supply throttle, the concentration review, the cap-outs of every holder — are the ones in force now.
+  const current = await getProgram(tx.db, merchantId);
+  const throttle = await supplyThrottleInTx(tx, { merchantId, program: current.program, pool });
   const throttled = throttle.allowance === null ? uncapped.minted : Math.min(uncapped.minted, throttle.allowance);
 
   const day = localDate(input.paidAt, program.timeZone);
@@ -176,9 +179,9 @@ export async function poolOnOrderCompletedInTx(tx: WriteContext, input: PoolOrde
   ]);
 
   await refreshCapOutTriggerInTx(tx, { merchantId, shopperId, program });
-  await refreshConcentrationFlagInTx(tx, { merchantId, shopperId, program, supply: after.supply });
+  await refreshConcentrationFlagInTx(tx, { merchantId, shopperId, program: current.program, supply: after.supply });
   if (throttled < uncapped.minted) {
-    await alertSupplyGrowthInTx(tx, { merchantId, program, pool: after, throttle, withheld: uncapped.minted - throttled, orderId });
+    await alertSupplyGrowthInTx(tx, { merchantId, program: current.program, pool: after, throttle, withheld: uncapped.minted - throttled, orderId });
   }
   if (capped.budgetReached) {
     await enqueue(tx, {
@@ -188,7 +191,7 @@ export async function poolOnOrderCompletedInTx(tx: WriteContext, input: PoolOrde
       payload: { month, orderId, shopperId, withheldPoints: capped.shortfall.points, withheldValue: capped.shortfall.value },
     });
   }
-  const { capOuts } = await runCapOutsInTx(tx, { merchantId, program, programVersion, limit: CAPOUTS_PER_ORDER });
+  const { capOuts } = await runCapOutsInTx(tx, { merchantId, program: current.program, programVersion: current.version, limit: CAPOUTS_PER_ORDER });
   return { contribution, minted: mint.minted, lotId, debtSettled: netting.settled, withheld, capOuts: capOuts.length };
 }
 
