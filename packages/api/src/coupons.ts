@@ -93,8 +93,13 @@ export async function upsertTemplate(ledger: Ledger, input: { merchantId: string
     if (template.stock !== null && template.stock < issued) {
       throw new JifenError('STOCK_BELOW_ISSUED', { stock: template.stock, issued }, 'template.stock');
     }
-    if (issued > 0 && JSON.stringify(parseStoredTemplate(existing).discount) !== JSON.stringify(template.discount)) {
-      throw new JifenError('TEMPLATE_IN_USE', { issued }, 'template.discount');
+    if (issued > 0) {
+      // Issued coupons read these terms from their template: changing one would change coupons shoppers
+      // already paid points for (a ¥60 cart no longer reaching a raised minimum, a coupon no longer cancellable).
+      const stored = parseStoredTemplate(existing);
+      for (const term of ['discount', 'minSpend', 'isCancellable'] as const) {
+        if (JSON.stringify(stored[term]) !== JSON.stringify(template[term])) throw new JifenError('TEMPLATE_IN_USE', { issued }, `template.${term}`);
+      }
     }
     await tx.db.updateTable('coupon_templates').set(columns).where('merchant_id', '=', input.merchantId).where('template_id', '=', template.id).execute();
     return templateView({ ...existing, ...columns });

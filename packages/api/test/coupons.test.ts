@@ -44,13 +44,16 @@ describeEachDialect('coupons: templates, exchange, redeem, cancel', (dialect) =>
     expect(await listTemplates(shop.ledger.db, shop.merchantId)).toEqual([view]);
   });
 
-  it('keeps stock at or above what was issued, and the discount of a template in use', async () => {
+  it('keeps stock at or above what was issued, and the terms issued coupons read from a template in use', async () => {
     await givePoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 5_000 });
     await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate() });
     await exchange('alice', 'k1');
     await exchange('alice', 'k2');
     await expectRefusal(upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ stock: 1 }) }), 'STOCK_BELOW_ISSUED', 'template.stock');
     await expectRefusal(upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ discount: { kind: 'fixed', amountOff: 900 } }) }), 'TEMPLATE_IN_USE', 'template.discount');
+    // A coupon bought as "¥5 off ¥50" must not become "¥5 off ¥500", nor lose the cancellation it was bought with.
+    await expectRefusal(upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ minSpend: 50_000 }) }), 'TEMPLATE_IN_USE', 'template.minSpend');
+    await expectRefusal(upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ isCancellable: true }) }), 'TEMPLATE_IN_USE', 'template.isCancellable');
     const updated = await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate({ stock: 2, pointsCost: 700 }) });
     expect(updated).toMatchObject({ stock: 2, issued: 2, stockLeft: 0, pointsCost: 700 });
   });

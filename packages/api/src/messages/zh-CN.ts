@@ -49,5 +49,5 @@ export const zhCN: MessageCatalogue = {
   NOT_CANCELLABLE: () => '该优惠券不可退回积分',
   REDEMPTION_IN_REVIEW: () => '商家正在审核该账户的积分使用，请待审核通过后再试',
   STOCK_BELOW_ISSUED: (facts) => `不能设为 ${amount(facts.stock)}：已发放 ${amount(facts.issued)} 张`,
-  TEMPLATE_IN_USE: (facts) => `已有 ${amount(facts.issued)} 张该券在外，不能修改优惠内容；请新建模板`,
+  TEMPLATE_IN_USE: (facts) => `已有 ${amount(facts.issued)} 张该券在外，不能修改优惠内容、最低消费或退券规则；请新建模板`,
 };
