@@ -266,8 +266,9 @@ async function payOrder(
     pointsPaidValue: captured?.value ?? 0,
   };
   const tiers = await tierBeforeAndAfter(tx, program, shopper, { paidAt, amount: input.amount });
-  // An order paid earlier than every order already known (its event came late) had no earlier paid order: `new` (SPEC §3.1), as in pool mode.
-  const segment = segmentOf({ hasEarlierPaidOrder: shopper.firstPaidAt !== null && shopper.firstPaidAt < paidAt.getTime(), isVip: shopper.isVip });
+  // An order paid before every order already known (its event came late) had no earlier paid order:
+  // `new` (SPEC §3.1). One paid at the same instant as a known one came after it.
+  const segment = segmentOf({ hasEarlierPaidOrder: shopper.firstPaidAt !== null && shopper.firstPaidAt <= paidAt.getTime(), isVip: shopper.isVip });
   budget ??= await lockBudget();
 
   // Pool programs earn nothing at payment: pool points are minted when the order completes (SPEC §3.2).
