@@ -193,7 +193,11 @@ export async function captureHoldInTx(tx: WriteContext, input: CaptureHoldInput)
   const captured = { holdId, points: Number(hold.points), value: Number(hold.value) };
   if (hold.status === 'captured' && hold.order_id === input.orderId) return captured;
   assertActive(hold, input.paidAt);
-  const valueCap = orderValueCap(input.program, input.order);
+  // The shopper was quoted and the hold placed under the rules then in force: a redemption limit
+  // lowered since (maxShare, an excluded category) must not refuse the cart the hold was placed for.
+  const placedUnder = await placementVersion(tx.db, hold);
+  const rules = placedUnder === input.programVersion ? input.program : (await getProgram(tx.db, merchantId, placedUnder)).program;
+  const valueCap = orderValueCap(rules, input.order);
   if (captured.value > valueCap) throw new JifenError('HOLD_EXCEEDS_ORDER', { holdId, value: captured.value, valueCap, amount: input.order.amount }, 'holdId');
   if (input.program.valuation.kind === 'pool') await assertRedemptionApprovedInTx(tx, { merchantId, shopperId, holdId, program: input.program });
 
@@ -410,6 +414,20 @@ function orderValueCap(program: Program, order: CaptureHoldInput['order']): numb
 /** The hold's `hold.place` entry: its seq (what a release or expiry compensates) and detail. */
 async function placeEntry(db: Kysely<Database>, hold: Pick<HoldRow, 'merchant_id' | 'shopper_id' | 'hold_id'>): Promise<{ seq: number; detail: PlaceDetail }> {
   return entryFor<PlaceDetail>(db, { merchantId: hold.merchant_id, shopperId: hold.shopper_id, kind: 'hold.place', ref: hold.hold_id });
+}
+
+/** The program version a hold was placed under: its `hold.place` entry's. */
+async function placementVersion(db: Kysely<Database>, hold: Pick<HoldRow, 'merchant_id' | 'shopper_id' | 'hold_id'>): Promise<number> {
+  const row = await db
+    .selectFrom('journal')
+    .select('program_version')
+    .where('merchant_id', '=', hold.merchant_id)
+    .where('shopper_id', '=', hold.shopper_id)
+    .where('kind', '=', 'hold.place')
+    .where('ref', '=', hold.hold_id)
+    .executeTakeFirst();
+  if (!row) throw new Error(`the journal has no hold.place entry for ${hold.hold_id}`);
+  return Number(row.program_version);
 }
 
 async function placeSeqs(db: Kysely<Database>, merchantId: string, holds: readonly HoldRow[]): Promise<Map<string, number>> {
