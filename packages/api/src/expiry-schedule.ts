@@ -34,15 +34,8 @@ export async function upcomingExpiries(db: Kysely<Database>, input: UpcomingExpi
   const days = input.days ?? EXPIRY_WINDOW_DAYS_DEFAULT;
   // Whole local days: a lot whose last usable day is today + `days` is in, whatever its hour.
   const until = endOfLocalDay(addDays(localDate(input.now, program.timeZone), days), program.timeZone);
-  // Points a checkout hold has taken are not expiring (the sweep never expires them), as in `shopper.me`.
-  const rows = await db
-    .selectFrom('lots')
+  const rows = await unreservedExpiringLots(db, input.merchantId, input.shopperId)
     .select(['expires_at', sql<number | string>`sum(remaining - held)`.as('points')])
-    .where('merchant_id', '=', input.merchantId)
-    .where('shopper_id', '=', input.shopperId)
-    .where('status', '=', 'available')
-    .whereRef('remaining', '>', 'held')
-    .where('expires_at', 'is not', null)
     .where('expires_at', '>', input.now.getTime())
     .where('expires_at', '<=', until.getTime())
     .groupBy('expires_at')
@@ -55,4 +48,19 @@ export async function upcomingExpiries(db: Kysely<Database>, input: UpcomingExpi
     expiresAt: group.expiresAt.toISOString(),
     points: group.points,
   }));
+}
+
+/**
+ * A shopper's available lots that hold unreserved points and can expire: what the schedule, the
+ * banner's headline and the expired-not-swept count read. Points a checkout hold has taken are never
+ * expiring (the sweep never expires them).
+ */
+export function unreservedExpiringLots(db: Kysely<Database>, merchantId: string, shopperId: string) {
+  return db
+    .selectFrom('lots')
+    .where('merchant_id', '=', merchantId)
+    .where('shopper_id', '=', shopperId)
+    .where('status', '=', 'available')
+    .whereRef('remaining', '>', 'held')
+    .where('expires_at', 'is not', null);
 }

@@ -17,6 +17,7 @@ import { type ShopperAccount, lockShopper, toShopperAccount } from './accounts';
 import { lowestTierId } from './behaviours';
 import { pointValueOf } from './checkout';
 import { notFound } from './errors';
+import { unreservedExpiringLots } from './expiry-schedule';
 import { fromJournalRow } from './journal';
 import type { Ledger } from './ledger';
 import { getProgram } from './merchants';
@@ -167,14 +168,8 @@ const SOONEST_INSTANTS_READ = 32;
  */
 async function soonestExpiring(db: Kysely<Database>, program: Program, merchantId: string, shopperId: string, now: Date): Promise<ShopperMe['expiring']> {
   // The soonest instants are enough: lots expiring on one local day share one instant, or very few.
-  const rows = await db
-    .selectFrom('lots')
+  const rows = await unreservedExpiringLots(db, merchantId, shopperId)
     .select(['expires_at', sql<number | string>`sum(remaining - held)`.as('points')])
-    .where('merchant_id', '=', merchantId)
-    .where('shopper_id', '=', shopperId)
-    .where('status', '=', 'available')
-    .whereRef('remaining', '>', 'held')
-    .where('expires_at', 'is not', null)
     .where('expires_at', '>', now.getTime())
     .groupBy('expires_at')
     .orderBy('expires_at')
@@ -191,14 +186,8 @@ async function soonestExpiring(db: Kysely<Database>, program: Program, merchantI
  * not count them as available either; the stored balance drops when the sweep journals the expiry.
  */
 async function expiredNotSwept(db: Kysely<Database>, merchantId: string, shopperId: string, now: Date): Promise<number> {
-  const row = await db
-    .selectFrom('lots')
+  const row = await unreservedExpiringLots(db, merchantId, shopperId)
     .select(sql<number | string>`coalesce(sum(remaining - held), 0)`.as('points'))
-    .where('merchant_id', '=', merchantId)
-    .where('shopper_id', '=', shopperId)
-    .where('status', '=', 'available')
-    .whereRef('remaining', '>', 'held')
-    .where('expires_at', 'is not', null)
     .where('expires_at', '<=', now.getTime())
     .executeTakeFirstOrThrow();
   return Number(row.points);
