@@ -121,7 +121,7 @@ export async function deliverDueWebhooks(
     if (claimed.length === 0) break;
     await forEachLimited(claimed, PARALLEL_DELIVERIES, async (message) => {
       if ((failuresInARow.get(message.merchantId) ?? 0) >= failuresBeforeSkipping) {
-        await releaseClaim(ledger, message.id, OUTBOX_BACKOFF_MS_BASE);
+        await releaseClaim(ledger, message, OUTBOX_BACKOFF_MS_BASE);
         report.skipped += 1;
         return;
       }
@@ -132,7 +132,7 @@ export async function deliverDueWebhooks(
         await markDelivered(ledger, message.id);
         report.delivered += 1;
       } else {
-        await markFailed(ledger, message.id, outcome.error);
+        await markFailed(ledger, message, outcome.error);
         if (destination.url === null) report.undeliverable += 1;
         else {
           failuresInARow.set(message.merchantId, (failuresInARow.get(message.merchantId) ?? 0) + 1);

@@ -130,30 +130,41 @@ export async function markDelivered(ledger: Ledger, id: string): Promise<void> {
   });
 }
 
-/** Records a failed delivery; the message is due again after the backoff for its attempt count. */
-export async function markFailed(ledger: Ledger, id: string, error: string): Promise<void> {
+/**
+ * A claim as `claimDue` handed it out: the message and the attempt the claim made. A deliverer whose
+ * lease ran out may still report on its claim after another (a replica) claimed the message again;
+ * the attempt tells the two apart, and only the current claim moves the message.
+ */
+export type Claim = Pick<ClaimedMessage, 'id' | 'attempts'>;
+
+/** Records a failed delivery; the message is due again after the backoff for its attempt count. Nothing if the claim is no longer current. */
+export async function markFailed(ledger: Ledger, claim: Claim, error: string): Promise<void> {
   await ledger.write(async (tx) => {
-    const row = await tx.forUpdate(tx.db.selectFrom('outbox').select(['attempts']).where('id', '=', id).where('delivered_at', 'is', null)).executeTakeFirst();
+    const row = await tx
+      .forUpdate(tx.db.selectFrom('outbox').select(['attempts']).where('id', '=', claim.id).where('delivered_at', 'is', null).where('attempts', '=', claim.attempts))
+      .executeTakeFirst();
     if (!row) return;
     await tx.db
       .updateTable('outbox')
       .set({ next_attempt_at: tx.now.getTime() + outboxBackoffMs(Number(row.attempts)), last_error: error.slice(0, 1000) })
-      .where('id', '=', id)
+      .where('id', '=', claim.id)
       .execute();
   });
 }
 
 /**
  * Gives a claimed message back untried (a deliverer skipping a failing endpoint for the rest of its
- * run): its claim's attempt is taken back and it is due again after `delayMs`.
+ * run): its claim's attempt is taken back and it is due again after `delayMs`. Nothing if the claim
+ * is no longer current (another deliverer's attempt is not taken back).
  */
-export async function releaseClaim(ledger: Ledger, id: string, delayMs: number): Promise<void> {
+export async function releaseClaim(ledger: Ledger, claim: Claim, delayMs: number): Promise<void> {
   await ledger.write(async (tx) => {
     await tx.db
       .updateTable('outbox')
       .set({ next_attempt_at: tx.now.getTime() + delayMs, attempts: sql<number>`case when attempts > 0 then attempts - 1 else 0 end` })
-      .where('id', '=', id)
+      .where('id', '=', claim.id)
       .where('delivered_at', 'is', null)
+      .where('attempts', '=', claim.attempts)
       .execute();
   });
 }

@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import { releaseHold, reserveHold } from '../src/holds';
 import { orderCompleted, orderPaid } from '../src/orders';
 import { Ledger } from '../src/ledger';
-import { claimDue, enqueue, listOutbox, markDelivered, markFailed, outboxBackoffMs } from '../src/outbox';
+import { claimDue, enqueue, listOutbox, markDelivered, markFailed, outboxBackoffMs, releaseClaim } from '../src/outbox';
 import { EXPIRY_REMINDER_KIND, emitReminders, runSweep, sweepExpiredLots } from '../src/sweep';
 import { assertLedgerInvariants } from '../src/verify';
 import { DAY_MS, MINUTE_MS, aClock, aMerchant, aPoolProgram, balanceOf, givePoints, journalKinds, lotOf } from './support-holds';
@@ -195,7 +195,7 @@ describeEachDialect('the notification outbox', (dialect) => {
     expect(await claimDue(shop.ledger, { limit: 10, merchantId: shop.merchantId })).toEqual([]);
 
     await markDelivered(shop.ledger, claimed[0]!.id);
-    await markFailed(shop.ledger, claimed[1]!.id, 'HTTP 503');
+    await markFailed(shop.ledger, claimed[1]!, 'HTTP 503');
     shop.clock.advance(outboxBackoffMs(1) - 1);
     expect(await claimDue(shop.ledger, { limit: 10, merchantId: shop.merchantId })).toEqual([]);
     shop.clock.advance(1);
@@ -211,6 +211,23 @@ describeEachDialect('the notification outbox', (dialect) => {
     expect(await claimDue(shop.ledger, { limit: 1, merchantId: shop.merchantId })).toHaveLength(0);
     shop.clock.advance(1);
     expect(await claimDue(shop.ledger, { limit: 1, merchantId: shop.merchantId })).toHaveLength(1);
+  });
+
+  it('lets only the current claim report on a message: a deliverer whose lease ran out moves nothing', async () => {
+    await shop.ledger.write((tx) => enqueue(tx, { merchantId: shop.merchantId, kind: 'test', dedupeKey: 'a', payload: {} }));
+    const [stale] = await claimDue(shop.ledger, { limit: 1, merchantId: shop.merchantId, leaseMs: 30_000 });
+    shop.clock.advance(30_000);
+    // Another replica claims it again (a 60 s lease) while the first is still sending.
+    const [current] = await claimDue(shop.ledger, { limit: 1, merchantId: shop.merchantId, leaseMs: 60_000 });
+    expect([stale!.attempts, current!.attempts]).toEqual([1, 2]);
+    const row = () => shop.ledger.db.selectFrom('outbox').select(['attempts', 'next_attempt_at', 'last_error']).where('id', '=', current!.id).executeTakeFirstOrThrow();
+    const claimedRow = await row();
+    await markFailed(shop.ledger, stale!, 'HTTP 503');
+    await releaseClaim(shop.ledger, stale!, 0);
+    expect(await row()).toEqual(claimedRow);
+    // The current claim's report still counts.
+    await markFailed(shop.ledger, current!, 'HTTP 503');
+    expect(await row()).toMatchObject({ attempts: 2, next_attempt_at: shop.clock.now.getTime() + outboxBackoffMs(2), last_error: 'HTTP 503' });
   });
 });
 
