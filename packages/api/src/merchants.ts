@@ -267,11 +267,10 @@ export async function updateProgram(ledger: Ledger, merchantId: string, input: P
   return ledger.write(async (tx) => {
     await lockMerchant(tx, merchantId);
     const current = await getProgram(tx.db, merchantId);
-    if (current.program.valuation.kind !== program.valuation.kind || current.program.pointDecimals !== program.pointDecimals) {
+    const locked = lockedChange(current.program, program);
+    if (locked !== null) {
       const issued = await tx.db.selectFrom('lots').select('id').where('merchant_id', '=', merchantId).limit(1).executeTakeFirst();
-      if (issued) {
-        throw new JifenError('PROGRAM_KIND_LOCKED', { from: current.program.valuation.kind, to: program.valuation.kind }, 'valuation.kind');
-      }
+      if (issued) throw new JifenError('PROGRAM_LOCKED', { from: locked.from, to: locked.to }, locked.field);
     }
     const version = current.version + 1;
     await tx.db.insertInto('program_versions').values({ merchant_id: merchantId, version, config: JSON.stringify(program), created_at: tx.now.getTime() }).execute();
@@ -284,6 +283,18 @@ export async function updateProgram(ledger: Ledger, merchantId: string, input: P
     }
     return { version, program };
   });
+}
+
+/**
+ * What a program update may not change once points exist, because every stored figure is in it: the
+ * valuation (fixed and pool points are different money), the point decimals (lots and balances count
+ * units) and the currency (orders, lots' values and the pool count its minor units).
+ */
+function lockedChange(current: Program, next: Program): { field: string; from: string | number; to: string | number } | null {
+  if (current.valuation.kind !== next.valuation.kind) return { field: 'valuation.kind', from: current.valuation.kind, to: next.valuation.kind };
+  if (current.pointDecimals !== next.pointDecimals) return { field: 'pointDecimals', from: current.pointDecimals, to: next.pointDecimals };
+  if (current.currency !== next.currency) return { field: 'currency', from: current.currency, to: next.currency };
+  return null;
 }
 
 /**

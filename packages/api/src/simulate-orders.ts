@@ -2,6 +2,7 @@ import type { Database } from '@jifen/db';
 import { type EarningOrderLine, type ProgramInput, type Simulation, type SimulationEvent, parseProgram, simulate } from '@jifen/rules';
 import type { Kysely } from 'kysely';
 import { JifenError, invalid } from './errors';
+import { getProgram } from './merchants';
 
 /**
  * `merchant.simulate` and `jifen simulate` (SPEC §3 "try a rule change on past orders", §8): the
@@ -51,8 +52,11 @@ export async function simulateOrders(db: Kysely<Database>, input: SimulateOrders
       first ? `program.${first.path}` : 'program',
     );
   }
-  const merchant = await db.selectFrom('merchants').select('id').where('id', '=', input.merchantId).executeTakeFirst();
-  if (!merchant) throw new JifenError('NOT_FOUND', { what: 'merchant' }, 'merchantId');
+  // The stored orders are in the merchant's currency: a candidate in another would read fen as yen.
+  const { program: current } = await getProgram(db, input.merchantId);
+  if (parsed.value.currency !== current.currency) {
+    throw new JifenError('CURRENCY_MISMATCH', { expected: current.currency, received: parsed.value.currency }, 'program.currency');
+  }
 
   const until = input.now.getTime();
   const from = until - days * DAY_MS;

@@ -8,6 +8,7 @@ export const en: MessageCatalogue = {
   INVALID_PROGRAM: (facts) => `the program is invalid: ${String(facts.summary ?? '')}`,
   INVALID_TEMPLATE: (facts) => `the coupon template is invalid: ${String(facts.summary ?? '')}`,
   CURRENCY_MISMATCH: (facts) => `must be ${String(facts.expected)}, the merchant's currency`,
+  PROGRAM_LOCKED: (facts) => `cannot change from ${String(facts.from)} to ${String(facts.to)} once points exist: every stored figure is in it`,
   UNAUTHORIZED: (facts) => String(facts.detail ?? 'a valid credential is required'),
   FORBIDDEN: () => 'this credential may not do that',
   NOT_FOUND: (facts) => `no such ${String(facts.what ?? 'record')}`,

@@ -15,6 +15,7 @@ export const zhCN: MessageCatalogue = {
   INVALID_PROGRAM: (facts) => `积分规则无效：${chineseSummary(facts)}`,
   INVALID_TEMPLATE: (facts) => `优惠券模板无效：${chineseSummary(facts)}`,
   CURRENCY_MISMATCH: (facts) => `必须为商户币种 ${String(facts.expected)}`,
+  PROGRAM_LOCKED: (facts) => `已有积分发放，不能从 ${String(facts.from)} 改为 ${String(facts.to)}：已存的数额都以它计`,
   UNAUTHORIZED: () => '需要有效的凭证',
   FORBIDDEN: () => '该凭证无权执行此操作',
   NOT_FOUND: (facts) => `未找到该${String(facts.what ?? '记录')}`,
