@@ -690,6 +690,20 @@ async function lockOrder(tx: WriteContext, merchantId: string, orderId: string):
 }
 
 /** The seq of the shopper's latest journal entry of this kind for `ref`, for `compensates`. */
+/** Whether the shopper capped out after this pool order minted: its spend left their basis then (journal order decides). */
+async function cappedOutSince(tx: WriteContext, order: OrderRecord): Promise<boolean> {
+  const lastCapOut = await tx.db
+    .selectFrom('journal')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .where('merchant_id', '=', order.merchantId)
+    .where('shopper_id', '=', order.shopperId)
+    .where('kind', '=', 'capout')
+    .executeTakeFirst();
+  if (lastCapOut?.seq === null || lastCapOut?.seq === undefined) return false;
+  const minted = await entrySeq(tx, order.merchantId, order.shopperId, 'pool.mint', order.orderId);
+  return minted !== null && minted < Number(lastCapOut.seq);
+}
+
 async function entrySeq(tx: WriteContext, merchantId: string, shopperId: string, kind: JournalKind, ref: string): Promise<number | null> {
   const entries = await entriesFor(tx.db, { merchantId, shopperId, kind, ref });
   return entries.at(-1)?.seq ?? null;
@@ -1022,7 +1036,9 @@ async function takeBack(tx: WriteContext, plan: TakeBackPlan, journal: { kind: '
     // The cap-out basis holds the shopper's completed spend: a refund after completion takes its
     // amount back out (SPEC §3.2), even when nothing is left to burn; one before completion was never
     // in it (the completion adds the amount less the refunds so far).
-    const basisRefund = order.status === 'completed' ? plan.refundAmount : 0;
+    // The basis is completed spend since the last cap-out (SPEC §3.2): an order a cap-out has already
+    // consumed is no longer in it, and its refund must not take the later orders' spend out.
+    const basisRefund = order.status === 'completed' && !(await cappedOutSince(tx, order)) ? plan.refundAmount : 0;
     if (taken.fromBalance > 0 || basisRefund > 0) {
       await poolOnRefundInTx(tx, { merchantId, shopperId, orderId: order.orderId, program, programVersion: version, burnPoints: taken.fromBalance, refundAmount: basisRefund });
     }
