@@ -15,9 +15,9 @@ import { getProgram } from './merchants';
  *   with points, the shopper's VIP flag as it is now), preceded by 'pointsUsed' when points paid part of it;
  * - 'completed' at `completed_at`; a cancellation as a 'refunded' of what was not yet refunded;
  * - every refund of those orders, at its time;
- * - coupon exchanges in the window ('couponExchanged').
- * Coupon discounts on orders are not replayed (the order row keeps the codes, not the discount), so
- * orders that used a jifen coupon earn on their full goods amount in the replay.
+ * - coupon exchanges in the window ('couponExchanged'), not those cancelled for their points;
+ * - the discount of the jifen coupons an order was paid with (`coupon_codes`, each coupon's
+ *   `redeemed_discount`), so the order earns in the replay on what it earned on in the ledger.
  */
 
 const DAY_MS = 86_400_000;
@@ -83,6 +83,7 @@ async function historyEvents(db: Kysely<Database>, merchantId: string, from: num
       'orders.points_paid',
       'orders.points_paid_value',
       'orders.refunded_amount',
+      'orders.coupon_codes',
       'shoppers.is_vip',
     ])
     .where('orders.merchant_id', '=', merchantId)
@@ -105,10 +106,13 @@ async function historyEvents(db: Kysely<Database>, merchantId: string, from: num
     .select(['shopper_id', 'points_cost', 'issued_at'])
     .where('merchant_id', '=', merchantId)
     .where('source', '=', 'exchange')
+    // A coupon cancelled for its points gave them back: not a redemption.
+    .where('status', '<>', 'cancelled')
     .where('issued_at', '>=', from)
     .where('issued_at', '<=', until)
     .execute();
 
+  const couponDiscounts = await orderCouponDiscounts(db, merchantId, orders);
   const events: SimulationEvent[] = [];
   for (const order of orders) {
     const at = new Date(order.paid_at);
@@ -123,6 +127,7 @@ async function historyEvents(db: Kysely<Database>, merchantId: string, from: num
       shipping: order.shipping,
       tax: order.tax,
       pointsPaidValue: order.points_paid_value,
+      couponDiscount: couponDiscounts.get(order.order_id) ?? 0,
       isVip: order.is_vip === 1,
     });
     if (order.completed_at !== null && order.completed_at <= until) events.push({ kind: 'completed', at: new Date(order.completed_at), orderId: order.order_id });
@@ -147,4 +152,31 @@ function orderLines(itemsJson: string): EarningOrderLine[] | undefined {
     ...(typeof line.category === 'string' ? { category: line.category } : {}),
     amount: line.amount,
   }));
+}
+
+/**
+ * What the jifen coupons each order was paid with took off it (`orders.paid` with `couponCodes`), as
+ * the ledger earned on the rest. Coupons redeemed on their own (`merchant.coupons.redeem`) did not
+ * change the earning and are left out; a coupon redeemed before its discount was kept counts 0.
+ */
+async function orderCouponDiscounts(db: Kysely<Database>, merchantId: string, orders: ReadonlyArray<{ order_id: string; coupon_codes: string }>): Promise<Map<string, number>> {
+  const codesOf = new Map<string, string[]>();
+  for (const order of orders) {
+    const codes = JSON.parse(order.coupon_codes) as string[];
+    if (codes.length > 0) codesOf.set(order.order_id, codes);
+  }
+  const discounts = new Map<string, number>();
+  if (codesOf.size === 0) return discounts;
+  const rows = await db
+    .selectFrom('coupons')
+    .select(['code', 'order_id', 'redeemed_discount'])
+    .where('merchant_id', '=', merchantId)
+    .where('status', '=', 'redeemed')
+    .where('code', 'in', [...codesOf.values()].flat())
+    .execute();
+  for (const row of rows) {
+    if (row.order_id === null || !codesOf.get(row.order_id)?.includes(row.code)) continue;
+    discounts.set(row.order_id, (discounts.get(row.order_id) ?? 0) + Number(row.redeemed_discount ?? 0));
+  }
+  return discounts;
 }

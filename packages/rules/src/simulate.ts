@@ -1,4 +1,4 @@
-import { type Minor, type PointUnits, type Ratio, formatRatio, minor, multiplyCeil, pointUnits, ratio, toSafeNumber } from './arithmetic';
+import { type Minor, type PointUnits, type Ratio, formatRatio, minor, multiplyCeil, multiplyFloor, pointUnits, ratio, toSafeNumber } from './arithmetic';
 import {
   type EarningOrder,
   type EarningOrderLine,
@@ -431,10 +431,12 @@ class Book {
 
     // The paid day's cap and the paid month's budget, whose GMV holds the order (as the ledger charges them).
     const month = this.monthOf(order.paidOn);
+    // The per-order cap on what the order kept: its eligible amount scaled as its contribution is (the ledger's completion does the same).
+    const eligible = eligibleAmount(program, order.earningOrder).amount;
     const capped = capEarning(program, {
       points: uncapped.minted,
       unitValue: uncapped.price,
-      eligible: eligibleAmount(program, order.earningOrder).amount,
+      eligible: order.amount === 0 ? 0 : toSafeNumber(multiplyFloor(eligible, ratio(contributed, order.amount))),
       earnedTodayPoints: this.earnedOn(shopper, order.paidOn),
       paidThisMonth: month.paidMinor,
       issuedThisMonth: month.issuedMinor,

@@ -1,0 +1,79 @@
+import { describeEachDialect, useTestDb } from '@jifen/db/testing';
+import type { ProgramInput } from '@jifen/rules';
+import { expect, it } from 'vitest';
+import { Ledger } from '../src/ledger';
+import { cancelCoupon, exchangeCoupon, upsertTemplate } from '../src/coupons';
+import { orderCompleted, orderPaid, orderRefunded } from '../src/orders';
+import { reportsSummary } from '../src/reports';
+import { simulateOrders } from '../src/simulate-orders';
+import { aTemplate } from './support-holds';
+import { DAY_MS, aClock, aPaidOrder, aPoolShopProgram, aShop, entriesOf, orderOf } from './support-orders';
+
+/**
+ * `simulateOrders` run with the merchant's *current* program over a history the ledger itself
+ * processed reports what the ledger did, beyond the differences docs/rules.md states. Each case here
+ * once differed: a pool mint's per-order cap on the whole order after a refund before completion, an
+ * order's jifen coupon discount left out, a cancelled exchange replayed as points redeemed.
+ */
+describeEachDialect('simulate with the current program reproduces the ledger', (dialect) => {
+  const database = useTestDb(dialect);
+
+  it('pool: an order partly refunded before completion mints what the ledger minted (per-order cap on the kept amount)', async () => {
+    const clock = aClock('2025-03-03T02:00:00Z');
+    const ledger = new Ledger(database(), { clock: clock.read });
+    // Default per-order cap (10% of the eligible amount) stays on; no budget in the way.
+    const program: ProgramInput = aPoolShopProgram();
+    const merchantId = await aShop(ledger, program);
+    await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'p1', amount: 100_000 }));
+    clock.advance(DAY_MS);
+    await orderRefunded(ledger, { merchantId, orderId: 'p1', refundId: 'r1', amount: 50_000 });
+    clock.advance(DAY_MS);
+    await orderCompleted(ledger, { merchantId, orderId: 'p1' });
+    const minted = Number((await orderOf(ledger.db, merchantId, 'p1')).minted);
+
+    const replay = await simulateOrders(ledger.db, { merchantId, program, days: 30, now: clock.now });
+    expect(replay.orders).toBe(1);
+    expect(replay.totals.issued).toBe(minted);
+  });
+
+  it('classic: an order paid with a jifen coupon earns in the replay what it earned in the ledger (on the goods less the coupon)', async () => {
+    const clock = aClock('2025-03-03T02:00:00Z');
+    const ledger = new Ledger(database(), { clock: clock.read });
+    const program: ProgramInput = { earning: { monthlyBudgetRate: null } };
+    const merchantId = await aShop(ledger, program);
+    await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'first' }));
+    await orderCompleted(ledger, { merchantId, orderId: 'first' });
+    await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'big', discount: { kind: 'fixed', amountOff: 20_000 }, pointsCost: 500 }) });
+    const coupon = await exchangeCoupon(ledger, { merchantId, shopperId: 'alice', templateId: 'big', idempotencyKey: 'k1' });
+    clock.advance(DAY_MS);
+    const paid = await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'with-coupon', couponCodes: [coupon.code] }));
+    expect(paid.coupons?.discount).toBe(20_000);
+    const ledgerEarned = (await entriesOf(ledger.db, merchantId, { kind: 'earn' })).reduce((sum, entry) => sum + entry.points, 0);
+
+    const replay = await simulateOrders(ledger.db, { merchantId, program, days: 30, now: clock.now });
+    // 8,000 (new, ¥1,000) + 4,800 (silver ×1.2 on ¥800 paid in cash).
+    expect(ledgerEarned).toBe(12_800);
+    expect(replay.totals.issued).toBe(ledgerEarned);
+  });
+
+  it('classic: a coupon exchange the shopper cancelled (points given back) is not replayed as points redeemed', async () => {
+    const clock = aClock('2025-03-03T02:00:00Z');
+    const ledger = new Ledger(database(), { clock: clock.read });
+    const program: ProgramInput = { earning: { monthlyBudgetRate: null } };
+    const merchantId = await aShop(ledger, program);
+    await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'first' }));
+    await orderCompleted(ledger, { merchantId, orderId: 'first' });
+    await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'undo', pointsCost: 500, isCancellable: true }) });
+    const coupon = await exchangeCoupon(ledger, { merchantId, shopperId: 'alice', templateId: 'undo', idempotencyKey: 'k1' });
+    clock.advance(DAY_MS);
+    await cancelCoupon(ledger, { merchantId, shopperId: 'alice', code: coupon.code });
+    const report = await reportsSummary(ledger.db, merchantId, clock.now);
+
+    const replay = await simulateOrders(ledger.db, { merchantId, program, days: 30, now: clock.now });
+    expect(report.redeemedThisMonth).toBe(0);
+    expect(report.liability.points).toBe(8_000);
+    expect(replay.totals.redeemed).toBe(report.redeemedThisMonth);
+    expect(replay.days.at(-1)?.liability.points).toBe(report.liability.points);
+  });
+
+});
