@@ -36,13 +36,19 @@ describeEachDialect('simulate with the current program reproduces the ledger', (
     expect(replay.totals.issued).toBe(minted);
   });
 
-  it('classic: an order paid with a jifen coupon earns in the replay what it earned in the ledger (on the goods less the coupon)', async () => {
+  /** A classic shop (no monthly budget) where alice's first ¥1,000 order was paid and completed on 3 March. */
+  async function aClassicShopWithOneOrder() {
     const clock = aClock('2025-03-03T02:00:00Z');
     const ledger = new Ledger(database(), { clock: clock.read });
     const program: ProgramInput = { earning: { monthlyBudgetRate: null } };
     const merchantId = await aShop(ledger, program);
     await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'first' }));
     await orderCompleted(ledger, { merchantId, orderId: 'first' });
+    return { clock, ledger, program, merchantId };
+  }
+
+  it('classic: an order paid with a jifen coupon earns in the replay what it earned in the ledger (on the goods less the coupon)', async () => {
+    const { clock, ledger, program, merchantId } = await aClassicShopWithOneOrder();
     await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'big', discount: { kind: 'fixed', amountOff: 20_000 }, pointsCost: 500 }) });
     const coupon = await exchangeCoupon(ledger, { merchantId, shopperId: 'alice', templateId: 'big', idempotencyKey: 'k1' });
     clock.advance(DAY_MS);
@@ -57,12 +63,7 @@ describeEachDialect('simulate with the current program reproduces the ledger', (
   });
 
   it('classic: a coupon exchange the shopper cancelled (points given back) is not replayed as points redeemed', async () => {
-    const clock = aClock('2025-03-03T02:00:00Z');
-    const ledger = new Ledger(database(), { clock: clock.read });
-    const program: ProgramInput = { earning: { monthlyBudgetRate: null } };
-    const merchantId = await aShop(ledger, program);
-    await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'first' }));
-    await orderCompleted(ledger, { merchantId, orderId: 'first' });
+    const { clock, ledger, program, merchantId } = await aClassicShopWithOneOrder();
     await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'undo', pointsCost: 500, isCancellable: true }) });
     const coupon = await exchangeCoupon(ledger, { merchantId, shopperId: 'alice', templateId: 'undo', idempotencyKey: 'k1' });
     clock.advance(DAY_MS);
@@ -75,5 +76,4 @@ describeEachDialect('simulate with the current program reproduces the ledger', (
     expect(replay.totals.redeemed).toBe(report.redeemedThisMonth);
     expect(replay.days.at(-1)?.liability.points).toBe(report.liability.points);
   });
-
 });
