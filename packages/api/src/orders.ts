@@ -262,7 +262,8 @@ async function payOrder(
     items: items.map((line) => ({ sku: line.sku, category: line.category, amount: line.amount })),
     shipping,
     tax,
-    couponDiscount: redeemed?.discount ?? 0,
+    // The goods' coupons: a free-shipping coupon discounted the shipping, which earns nothing anyway.
+    couponDiscount: (redeemed?.discount ?? 0) - (redeemed?.shippingDiscount ?? 0),
     pointsPaidValue: captured?.value ?? 0,
   };
   const tiers = await tierBeforeAndAfter(tx, program, shopper, { paidAt, amount: input.amount });

@@ -155,8 +155,8 @@ function orderLines(itemsJson: string): EarningOrderLine[] | undefined {
 }
 
 /**
- * What the jifen coupons each order was paid with took off it (`orders.paid` with `couponCodes`), as
- * the ledger earned on the rest. Coupons redeemed on their own (`merchant.coupons.redeem`) did not
+ * What the jifen coupons each order was paid with took off its goods (`orders.paid` with
+ * `couponCodes`), as the ledger earned on the rest. Coupons redeemed on their own (`merchant.coupons.redeem`) did not
  * change the earning and are left out; a coupon redeemed before its discount was kept counts 0.
  */
 async function orderCouponDiscounts(db: Kysely<Database>, merchantId: string, orders: ReadonlyArray<{ order_id: string; coupon_codes: string }>): Promise<Map<string, number>> {
@@ -169,13 +169,16 @@ async function orderCouponDiscounts(db: Kysely<Database>, merchantId: string, or
   if (codesOf.size === 0) return discounts;
   const rows = await db
     .selectFrom('coupons')
-    .select(['code', 'order_id', 'redeemed_discount'])
-    .where('merchant_id', '=', merchantId)
-    .where('status', '=', 'redeemed')
-    .where('code', 'in', [...codesOf.values()].flat())
+    .leftJoin('coupon_templates', (join) => join.onRef('coupon_templates.merchant_id', '=', 'coupons.merchant_id').onRef('coupon_templates.template_id', '=', 'coupons.template_id'))
+    .select(['coupons.code', 'coupons.order_id', 'coupons.redeemed_discount', 'coupon_templates.config'])
+    .where('coupons.merchant_id', '=', merchantId)
+    .where('coupons.status', '=', 'redeemed')
+    .where('coupons.code', 'in', [...codesOf.values()].flat())
     .execute();
   for (const row of rows) {
     if (row.order_id === null || !codesOf.get(row.order_id)?.includes(row.code)) continue;
+    // A free-shipping coupon discounted the shipping, not the goods the order earned on.
+    if (row.config !== null && (JSON.parse(row.config) as { discount?: { kind?: string } }).discount?.kind === 'freeShipping') continue;
     discounts.set(row.order_id, (discounts.get(row.order_id) ?? 0) + Number(row.redeemed_discount ?? 0));
   }
   return discounts;

@@ -488,6 +488,20 @@ describeEachDialect('orders: earning, pending points, refunds and cancellations'
       // 90,000 fen × 5% × new 1.6 = 7,200 points.
       expect(paid.earned.points).toBe(7_200);
     });
+
+    it('a free-shipping coupon discounts the shipping, not the goods the order earns on', async () => {
+      await adjustPoints(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', points: 1_000, reason: 'gift', idempotencyKey: 'gift' });
+      await upsertTemplate(shop.ledger, {
+        merchantId: shop.merchantId,
+        template: { id: 'free-ship', name: { 'zh-CN': '免运费', en: 'Free shipping' }, discount: { kind: 'freeShipping' }, pointsCost: 500, stock: 5 },
+      });
+      const coupon = await exchangeCoupon(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', templateId: 'free-ship', idempotencyKey: 'x1' });
+      // ¥1,000 of goods and ¥20 shipping; the coupon takes the ¥20 off the shipping.
+      const paid = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'free-ship', amount: 102_000, shipping: 2_000, couponCodes: [coupon.code] }));
+      expect(paid.coupons).toEqual({ discount: 2_000, coupons: [{ code: coupon.code, discount: 2_000 }] });
+      // The goods were paid in full: 100,000 fen × 5% × new 1.6 = 8,000 points.
+      expect(paid.earned.points).toBe(8_000);
+    });
   });
 
   describe('pool mode', () => {

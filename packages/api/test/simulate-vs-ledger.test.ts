@@ -62,6 +62,19 @@ describeEachDialect('simulate with the current program reproduces the ledger', (
     expect(replay.totals.issued).toBe(ledgerEarned);
   });
 
+  it('classic: an order paid with a free-shipping coupon earns on its full goods, in the ledger and in the replay', async () => {
+    const { clock, ledger, program, merchantId } = await aClassicShopWithOneOrder();
+    await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'ship', discount: { kind: 'freeShipping' }, pointsCost: 500 }) });
+    const coupon = await exchangeCoupon(ledger, { merchantId, shopperId: 'alice', templateId: 'ship', idempotencyKey: 'k1' });
+    clock.advance(DAY_MS);
+    await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'shipped', amount: 102_000, shipping: 2_000, couponCodes: [coupon.code] }));
+    const ledgerEarned = (await entriesOf(ledger.db, merchantId, { kind: 'earn' })).reduce((sum, entry) => sum + entry.points, 0);
+    const replay = await simulateOrders(ledger.db, { merchantId, program, days: 30, now: clock.now });
+    // 8,000 (new, ¥1,000) + 6,000 (silver ×1.2 on the ¥1,000 of goods; the ¥20 shipping earns nothing).
+    expect(ledgerEarned).toBe(14_000);
+    expect(replay.totals.issued).toBe(ledgerEarned);
+  });
+
   it('classic: a coupon exchange the shopper cancelled (points given back) is not replayed as points redeemed', async () => {
     const { clock, ledger, program, merchantId } = await aClassicShopWithOneOrder();
     await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'undo', pointsCost: 500, isCancellable: true }) });
