@@ -6,7 +6,7 @@ import { canonicalJson, firstDifferentField, randomId, sha256Hex } from './canon
 import { couponCart, redemptionQuoteFor } from './checkout';
 import { couponDiscountForCart } from './coupons';
 import { JifenError } from './errors';
-import { type JournalEntryInput, entryFor } from './journal';
+import { type FoundEntry, type JournalEntryInput, entryFor } from './journal';
 import type { Ledger, WriteContext } from './ledger';
 import { getProgram } from './merchants';
 import { poolPayoutInTx } from './pool-ledger';
@@ -195,7 +195,7 @@ export async function captureHoldInTx(tx: WriteContext, input: CaptureHoldInput)
   assertActive(hold, input.paidAt);
   // The shopper was quoted and the hold placed under the rules then in force: a redemption limit
   // lowered since (maxShare, an excluded category) must not refuse the cart the hold was placed for.
-  const placedUnder = await placementVersion(tx.db, hold);
+  const placedUnder = (await placeEntry(tx.db, hold)).programVersion;
   const rules = placedUnder === input.programVersion ? input.program : (await getProgram(tx.db, merchantId, placedUnder)).program;
   const valueCap = orderValueCap(rules, input.order);
   if (captured.value > valueCap) throw new JifenError('HOLD_EXCEEDS_ORDER', { holdId, value: captured.value, valueCap, amount: input.order.amount }, 'holdId');
@@ -411,23 +411,9 @@ function orderValueCap(program: Program, order: CaptureHoldInput['order']): numb
   return redemptionValueCap({ program, cartAmount: order.amount + excess, items: order.items, ...coupons, couponDiscount: order.couponDiscount + excess });
 }
 
-/** The hold's `hold.place` entry: its seq (what a release or expiry compensates) and detail. */
-async function placeEntry(db: Kysely<Database>, hold: Pick<HoldRow, 'merchant_id' | 'shopper_id' | 'hold_id'>): Promise<{ seq: number; detail: PlaceDetail }> {
+/** The hold's `hold.place` entry: its seq (what a release or expiry compensates), the program version it was placed under, and detail. */
+async function placeEntry(db: Kysely<Database>, hold: Pick<HoldRow, 'merchant_id' | 'shopper_id' | 'hold_id'>): Promise<FoundEntry<PlaceDetail>> {
   return entryFor<PlaceDetail>(db, { merchantId: hold.merchant_id, shopperId: hold.shopper_id, kind: 'hold.place', ref: hold.hold_id });
-}
-
-/** The program version a hold was placed under: its `hold.place` entry's. */
-async function placementVersion(db: Kysely<Database>, hold: Pick<HoldRow, 'merchant_id' | 'shopper_id' | 'hold_id'>): Promise<number> {
-  const row = await db
-    .selectFrom('journal')
-    .select('program_version')
-    .where('merchant_id', '=', hold.merchant_id)
-    .where('shopper_id', '=', hold.shopper_id)
-    .where('kind', '=', 'hold.place')
-    .where('ref', '=', hold.hold_id)
-    .executeTakeFirst();
-  if (!row) throw new Error(`the journal has no hold.place entry for ${hold.hold_id}`);
-  return Number(row.program_version);
 }
 
 async function placeSeqs(db: Kysely<Database>, merchantId: string, holds: readonly HoldRow[]): Promise<Map<string, number>> {

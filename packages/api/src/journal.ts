@@ -303,25 +303,33 @@ export interface EntryKey {
   ref: string;
 }
 
+/** A found entry: its seq, the program version it was made under and its parsed detail. */
+export interface FoundEntry<Detail> {
+  seq: number;
+  programVersion: number;
+  detail: Detail;
+}
+
 /**
- * A shopper's entries of `kind` for `ref`, oldest first, with their parsed detail — what a
- * compensation links to (`compensates`) and reads back (a hold's cash due, the lots an exchange spent).
+ * A shopper's entries of `kind` for `ref`, oldest first — what a compensation links to
+ * (`compensates`) and reads back (a hold's cash due and the rules it was placed under, the lots an
+ * exchange spent).
  */
-export async function entriesFor<Detail = Record<string, unknown>>(db: Kysely<Database>, key: EntryKey): Promise<{ seq: number; detail: Detail }[]> {
+export async function entriesFor<Detail = Record<string, unknown>>(db: Kysely<Database>, key: EntryKey): Promise<FoundEntry<Detail>[]> {
   const rows = await db
     .selectFrom('journal')
-    .select(['seq', 'detail'])
+    .select(['seq', 'program_version', 'detail'])
     .where('merchant_id', '=', key.merchantId)
     .where('shopper_id', '=', key.shopperId)
     .where('kind', '=', key.kind)
     .where('ref', '=', key.ref)
     .orderBy('seq')
     .execute();
-  return rows.map((row) => ({ seq: Number(row.seq), detail: JSON.parse(row.detail) as Detail }));
+  return rows.map((row) => ({ seq: Number(row.seq), programVersion: Number(row.program_version), detail: JSON.parse(row.detail) as Detail }));
 }
 
 /** The one entry of `kind` for `ref` (a hold's placement, a coupon's exchange); its absence is a broken ledger. */
-export async function entryFor<Detail = Record<string, unknown>>(db: Kysely<Database>, key: EntryKey): Promise<{ seq: number; detail: Detail }> {
+export async function entryFor<Detail = Record<string, unknown>>(db: Kysely<Database>, key: EntryKey): Promise<FoundEntry<Detail>> {
   const [entry] = await entriesFor<Detail>(db, key);
   if (!entry) throw new Error(`the journal has no ${key.kind} entry for ${key.ref}`);
   return entry;
