@@ -13,21 +13,19 @@ import {
   clawback,
   earnForOrder,
   eligibleAmount,
+  keptEligibleAmount,
   expiryFor,
   isLotSpendable,
   localDate,
-  multiplyFloor,
   netAgainstDebt,
   pendingUntil,
   pointUnits,
   poolEarningMultiplier,
-  ratio,
   restoreSpent,
   segmentOf,
   spendablePoints,
   tierStatus,
   tierWindowStart,
-  toSafeNumber,
 } from '@jifen/rules';
 import { sql } from 'kysely';
 import { type ShopperAccount, changeBalances, consumeLots, createLot, insertLot, lockShopper, spendableLots } from './accounts';
@@ -690,21 +688,23 @@ async function lockOrder(tx: WriteContext, merchantId: string, orderId: string):
   return { order: fresh, shopper };
 }
 
-/** The seq of the shopper's latest journal entry of this kind for `ref`, for `compensates`. */
 /** Whether the shopper capped out after this pool order minted: its spend left their basis then (journal order decides). */
 async function cappedOutSince(tx: WriteContext, order: OrderRecord): Promise<boolean> {
-  const lastCapOut = await tx.db
+  const minted = await entrySeq(tx, order.merchantId, order.shopperId, 'pool.mint', order.orderId);
+  if (minted === null) return false;
+  const capOut = await tx.db
     .selectFrom('journal')
-    .select((eb) => eb.fn.max('seq').as('seq'))
+    .select('seq')
     .where('merchant_id', '=', order.merchantId)
     .where('shopper_id', '=', order.shopperId)
     .where('kind', '=', 'capout')
+    .where('seq', '>', minted)
+    .limit(1)
     .executeTakeFirst();
-  if (lastCapOut?.seq === null || lastCapOut?.seq === undefined) return false;
-  const minted = await entrySeq(tx, order.merchantId, order.shopperId, 'pool.mint', order.orderId);
-  return minted !== null && minted < Number(lastCapOut.seq);
+  return capOut !== undefined;
 }
 
+/** The seq of the shopper's latest journal entry of this kind for `ref`, for `compensates`. */
 async function entrySeq(tx: WriteContext, merchantId: string, shopperId: string, kind: JournalKind, ref: string): Promise<number | null> {
   const entries = await entriesFor(tx.db, { merchantId, shopperId, kind, ref });
   return entries.at(-1)?.seq ?? null;
@@ -790,7 +790,7 @@ async function completeOrder(tx: WriteContext, plan: CompletionPlan): Promise<Or
       programVersion: version,
       // Per line category: a campaign limited to some categories scales only their lines' mint (SPEC §3.2), as simulate does.
       multiplier: (category) => poolEarningMultiplier(program, { tier: context.tier, segment: context.segment, at: new Date(order.paidAt), ...(category === undefined ? {} : { category }) }),
-      eligibleAmount: order.amount === 0 ? 0 : toSafeNumber(multiplyFloor(order.eligibleAmount, ratio(keptAmount, order.amount))),
+      eligibleAmount: keptEligibleAmount(order.eligibleAmount, order.amount, keptAmount),
       paidAt: new Date(order.paidAt),
     });
     pool = { contribution: minted.contribution, minted: minted.minted };
@@ -1034,11 +1034,10 @@ async function takeBack(tx: WriteContext, plan: TakeBackPlan, journal: { kind: '
   if (plan.fromOtherLots.length > 0) await consumeLots(tx, merchantId, shopperId, plan.fromOtherLots);
   if (taken.debt > 0) await changeBalances(tx, merchantId, shopperId, { debt: taken.debt });
   if (program.valuation.kind === 'pool') {
-    // The cap-out basis holds the shopper's completed spend: a refund after completion takes its
-    // amount back out (SPEC §3.2), even when nothing is left to burn; one before completion was never
-    // in it (the completion adds the amount less the refunds so far).
-    // The basis is completed spend since the last cap-out (SPEC §3.2): an order a cap-out has already
-    // consumed is no longer in it, and its refund must not take the later orders' spend out.
+    // The cap-out basis is completed spend since the last cap-out (SPEC §3.2): a refund after
+    // completion takes its amount back out, even when nothing is left to burn; one before completion
+    // was never in it (the completion adds the amount less the refunds so far), nor is an order a
+    // cap-out has since consumed — its refund must not take the later orders' spend out.
     const basisRefund = order.status === 'completed' && !(await cappedOutSince(tx, order)) ? plan.refundAmount : 0;
     if (taken.fromBalance > 0 || basisRefund > 0) {
       await poolOnRefundInTx(tx, { merchantId, shopperId, orderId: order.orderId, program, programVersion: version, burnPoints: taken.fromBalance, refundAmount: basisRefund });

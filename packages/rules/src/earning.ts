@@ -96,6 +96,15 @@ export interface EligibleAmount {
 }
 
 /**
+ * The eligible amount of what an order kept after refunds: `eligible × kept / amount`, rounded down
+ * (SPEC §2). A pool order refunded in part before it completes mints on what it kept, and its
+ * per-order cap scales the same way (api orders.ts completion, simulate).
+ */
+export function keptEligibleAmount(eligible: number, orderAmount: number, keptAmount: number): number {
+  return orderAmount === 0 ? 0 : toSafeNumber(multiplyFloor(eligible, ratio(keptAmount, orderAmount)));
+}
+
+/**
  * The eligible amount of a paid order (SPEC §3.1): goods minus discounts, minus the part paid with
  * points unless `earnOnPointsPaid`, without shipping, tax or excluded categories. Discounts are
  * spread over the lines to the fen (largest remainder) so that excluding a line removes exactly its

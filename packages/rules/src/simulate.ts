@@ -1,4 +1,4 @@
-import { type Minor, type PointUnits, type Ratio, formatRatio, minor, multiplyCeil, multiplyFloor, pointUnits, ratio, toSafeNumber } from './arithmetic';
+import { type Minor, type PointUnits, type Ratio, formatRatio, minor, multiplyCeil, pointUnits, ratio, toSafeNumber } from './arithmetic';
 import {
   type EarningOrder,
   type EarningOrderLine,
@@ -6,6 +6,7 @@ import {
   capEarning,
   earnForOrder,
   eligibleAmount,
+  keptEligibleAmount,
   pendingUntil,
   poolEarningMultiplier,
   segmentOf,
@@ -431,12 +432,11 @@ class Book {
 
     // The paid day's cap and the paid month's budget, whose GMV holds the order (as the ledger charges them).
     const month = this.monthOf(order.paidOn);
-    // The per-order cap on what the order kept: its eligible amount scaled as its contribution is (the ledger's completion does the same).
-    const eligible = eligibleAmount(program, order.earningOrder).amount;
     const capped = capEarning(program, {
       points: uncapped.minted,
       unitValue: uncapped.price,
-      eligible: order.amount === 0 ? 0 : toSafeNumber(multiplyFloor(eligible, ratio(contributed, order.amount))),
+      // The per-order cap on what the order kept, as the ledger's completion caps it.
+      eligible: keptEligibleAmount(eligibleAmount(program, order.earningOrder).amount, order.amount, contributed),
       earnedTodayPoints: this.earnedOn(shopper, order.paidOn),
       paidThisMonth: month.paidMinor,
       issuedThisMonth: month.issuedMinor,
@@ -673,7 +673,6 @@ class Book {
   }
 }
 
-/** What the shopper paid in cash: the order less jifen coupons and points (SPEC §3.1). */
 function zeroCounts(): Record<Counter, number> {
   return { gmvMinor: 0, refundsMinor: 0, issued: 0, issuedValueMinor: 0, redeemed: 0, redeemedValueMinor: 0, expired: 0, clawedBack: 0, restored: 0, withheld: 0, costMinor: 0 };
 }
