@@ -76,7 +76,6 @@ export async function refreshConcentrationFlagInTx(
   tx: WriteContext,
   input: { merchantId: string; shopperId: string; program: Program; supply: number },
 ): Promise<boolean> {
-  const { risk } = poolValuationOf(input.program);
   const row = await tx.db
     .selectFrom('shoppers')
     .select(['available', 'held', 'pending', 'flagged'])
@@ -85,7 +84,7 @@ export async function refreshConcentrationFlagInTx(
     .executeTakeFirst();
   if (!row) return false;
   const holdings = row.available + row.held + row.pending;
-  const isFlagged = isHoldingConcentrated({ holdings, supply: input.supply, concentrationReview: risk.concentrationReview });
+  const isFlagged = isConcentrated(input.program, input.supply, holdings);
   if (isFlagged !== (row.flagged === 1)) {
     await tx.db
       .updateTable('shoppers')
@@ -195,7 +194,6 @@ export async function listPendingApprovals(db: Kysely<Database>, merchantId: str
 async function pendingApprovalsOf(db: Kysely<Database>, merchantId: string, options: { limit?: number }): Promise<PendingApproval[]> {
   const { program } = await getProgram(db, merchantId);
   if (program.valuation.kind !== 'pool') return [];
-  const { risk } = poolValuationOf(program);
   const { supply } = await readPool(db, merchantId);
   // Driven from the open holds (few: the checkouts in progress), never from the shop's shoppers.
   const rows = await db
@@ -218,7 +216,7 @@ async function pendingApprovalsOf(db: Kysely<Database>, merchantId: string, opti
     .orderBy('holds.created_at')
     .orderBy('holds.hold_id')
     .execute();
-  const pending = rows.filter((row) => isHoldingConcentrated({ holdings: Number(row.holdings), supply, concentrationReview: risk.concentrationReview }));
+  const pending = rows.filter((row) => isConcentrated(program, supply, Number(row.holdings)));
   return pending.slice(0, options.limit ?? 100).map((row) => ({
     holdId: row.hold_id,
     shopperId: row.shopper_id,

@@ -87,7 +87,8 @@ export function prepareLockingRead<Params extends Record<string, unknown>, Table
   });
 }
 
-function isPostgres(db: Kysely<Database>): boolean {
+/** Whether `db` speaks to Postgres (its adapter says so; a transaction's is its root's). */
+export function isPostgres<DB>(db: Kysely<DB>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 

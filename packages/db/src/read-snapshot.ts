@@ -1,4 +1,5 @@
-import { type Kysely, PostgresAdapter, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import { isPostgres } from './prepared-query';
 
 /**
  * Runs `work` against one moment of the database: every statement it runs reads the same committed
@@ -16,7 +17,7 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely';
  */
 export async function readSnapshot<DB, T>(db: Kysely<DB>, work: (db: Kysely<DB>) => Promise<T>): Promise<T> {
   if (db.isTransaction) return work(db);
-  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+  if (isPostgres(db)) {
     return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(work);
   }
   // Not `db.transaction()`: on SQLite jifen's driver begins every transaction IMMEDIATE, which would
