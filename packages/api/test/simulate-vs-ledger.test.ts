@@ -47,39 +47,42 @@ describeEachDialect('simulate with the current program reproduces the ledger', (
     return { clock, ledger, program, merchantId };
   }
 
-  it('classic: an order paid with a jifen coupon earns in the replay what it earned in the ledger (on the goods less the coupon)', async () => {
-    const { clock, ledger, program, merchantId } = await aClassicShopWithOneOrder();
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'big', discount: { kind: 'fixed', amountOff: 20_000 }, pointsCost: 500 }) });
-    const coupon = await exchangeCoupon(ledger, { merchantId, shopperId: 'alice', templateId: 'big', idempotencyKey: 'k1' });
-    clock.advance(DAY_MS);
-    const paid = await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'with-coupon', couponCodes: [coupon.code] }));
-    expect(paid.coupons?.discount).toBe(20_000);
-    const ledgerEarned = (await entriesOf(ledger.db, merchantId, { kind: 'earn' })).reduce((sum, entry) => sum + entry.points, 0);
+  /** Alice exchanges points for a coupon of `template`, and the clock moves on a day. */
+  async function aliceExchanges(shop: Awaited<ReturnType<typeof aClassicShopWithOneOrder>>, template: NonNullable<Parameters<typeof aTemplate>[0]> & { id: string }) {
+    await upsertTemplate(shop.ledger, { merchantId: shop.merchantId, template: aTemplate(template) });
+    const coupon = await exchangeCoupon(shop.ledger, { merchantId: shop.merchantId, shopperId: 'alice', templateId: template.id, idempotencyKey: 'k1' });
+    shop.clock.advance(DAY_MS);
+    return coupon;
+  }
 
-    const replay = await simulateOrders(ledger.db, { merchantId, program, days: 30, now: clock.now });
+  /** Points earned as the ledger journaled them, and as the replay under the shop's program issues them. */
+  async function earnedByLedgerAndReplay(shop: Awaited<ReturnType<typeof aClassicShopWithOneOrder>>) {
+    const ledger = (await entriesOf(shop.ledger.db, shop.merchantId, { kind: 'earn' })).reduce((sum, entry) => sum + entry.points, 0);
+    const replay = await simulateOrders(shop.ledger.db, { merchantId: shop.merchantId, program: shop.program, days: 30, now: shop.clock.now });
+    return { ledger, replay: replay.totals.issued };
+  }
+
+  it('classic: an order paid with a jifen coupon earns in the replay what it earned in the ledger (on the goods less the coupon)', async () => {
+    const shop = await aClassicShopWithOneOrder();
+    const coupon = await aliceExchanges(shop, { id: 'big', discount: { kind: 'fixed', amountOff: 20_000 }, pointsCost: 500 });
+    const paid = await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'with-coupon', couponCodes: [coupon.code] }));
+    expect(paid.coupons?.discount).toBe(20_000);
     // 8,000 (new, ¥1,000) + 4,800 (silver ×1.2 on ¥800 paid in cash).
-    expect(ledgerEarned).toBe(12_800);
-    expect(replay.totals.issued).toBe(ledgerEarned);
+    expect(await earnedByLedgerAndReplay(shop)).toEqual({ ledger: 12_800, replay: 12_800 });
   });
 
   it('classic: an order paid with a free-shipping coupon earns on its full goods, in the ledger and in the replay', async () => {
-    const { clock, ledger, program, merchantId } = await aClassicShopWithOneOrder();
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'ship', discount: { kind: 'freeShipping' }, pointsCost: 500 }) });
-    const coupon = await exchangeCoupon(ledger, { merchantId, shopperId: 'alice', templateId: 'ship', idempotencyKey: 'k1' });
-    clock.advance(DAY_MS);
-    await orderPaid(ledger, aPaidOrder(merchantId, { orderId: 'shipped', amount: 102_000, shipping: 2_000, couponCodes: [coupon.code] }));
-    const ledgerEarned = (await entriesOf(ledger.db, merchantId, { kind: 'earn' })).reduce((sum, entry) => sum + entry.points, 0);
-    const replay = await simulateOrders(ledger.db, { merchantId, program, days: 30, now: clock.now });
+    const shop = await aClassicShopWithOneOrder();
+    const coupon = await aliceExchanges(shop, { id: 'ship', discount: { kind: 'freeShipping' }, pointsCost: 500 });
+    await orderPaid(shop.ledger, aPaidOrder(shop.merchantId, { orderId: 'shipped', amount: 102_000, shipping: 2_000, couponCodes: [coupon.code] }));
     // 8,000 (new, ¥1,000) + 6,000 (silver ×1.2 on the ¥1,000 of goods; the ¥20 shipping earns nothing).
-    expect(ledgerEarned).toBe(14_000);
-    expect(replay.totals.issued).toBe(ledgerEarned);
+    expect(await earnedByLedgerAndReplay(shop)).toEqual({ ledger: 14_000, replay: 14_000 });
   });
 
   it('classic: a coupon exchange the shopper cancelled (points given back) is not replayed as points redeemed', async () => {
-    const { clock, ledger, program, merchantId } = await aClassicShopWithOneOrder();
-    await upsertTemplate(ledger, { merchantId, template: aTemplate({ id: 'undo', pointsCost: 500, isCancellable: true }) });
-    const coupon = await exchangeCoupon(ledger, { merchantId, shopperId: 'alice', templateId: 'undo', idempotencyKey: 'k1' });
-    clock.advance(DAY_MS);
+    const shop = await aClassicShopWithOneOrder();
+    const { clock, ledger, program, merchantId } = shop;
+    const coupon = await aliceExchanges(shop, { id: 'undo', pointsCost: 500, isCancellable: true });
     await cancelCoupon(ledger, { merchantId, shopperId: 'alice', code: coupon.code });
     const report = await reportsSummary(ledger.db, merchantId, clock.now);
 
